@@ -1,0 +1,204 @@
+"""build, search, similar, info and demo."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .app import app, want_json
+from .output import results_json, results_table
+
+IndexOption = typer.Option("default", "--index", "-i", help="Index folder, or a bare name for indexes/NAME.")
+KOption = typer.Option(10, "-k", "--k", help="How many papers to return.")
+ModeOption = typer.Option("hybrid", "--mode", help="dense | lexical | hybrid (default).")
+JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")
+YearFrom = typer.Option(None, "--year-from", help="Only papers from this year on.")
+YearTo = typer.Option(None, "--year-to", help="Only papers up to this year.")
+CategoryOption = typer.Option(None, "--category", help="Only papers of this category (repeatable; LG matches cs.LG).")
+AuthorOption = typer.Option(None, "--author", help="Only papers with an author whose name contains this (repeatable).")
+ExcludeOption = typer.Option(None, "--exclude", help="Leave out these paper ids (repeatable, or comma-separated).")
+
+
+def make_filters(year_from, year_to, category, author, exclude):
+    from ..search.filters import Filters
+
+    excluded = [part.strip() for item in (exclude or []) for part in item.split(",") if part.strip()]
+    return Filters(year_from=year_from, year_to=year_to, categories=list(category or []),
+                   authors=list(author or []), exclude=excluded)
+
+
+def open_index(index: str, model: Optional[str] = None):
+    from ..search.engine import Recommender
+
+    return Recommender.open(index, model=model)
+
+
+def print_build_report(report) -> None:
+    ingest = report.ingest
+    counts = report.manifest["counts"]
+    print(f"indexed {counts['papers']} papers into {report.index} in {report.seconds:.1f}s "
+          f"({report.embedded} embedded, {report.reused} from the cache)", file=sys.stderr)
+    if ingest.without_abstract:
+        print(f"warning: {ingest.without_abstract} papers have no abstract and are indexed on their title", file=sys.stderr)
+    for label, records in (("skipped", ingest.skipped), ("duplicate", ingest.duplicates)):
+        if records:
+            print(f"warning: {len(records)} {label} records:", file=sys.stderr)
+            for rec in records[:20]:
+                print(f"  {rec.source}: {rec.reason}", file=sys.stderr)
+            if len(records) > 20:
+                print(f"  ... and {len(records) - 20} more", file=sys.stderr)
+
+
+@app.command()
+def build(
+    corpus: List[Path] = typer.Argument(..., help="Corpus files: listing .txt, .jsonl, .csv or .bib."),
+    index: str = IndexOption,
+    format: Optional[str] = typer.Option(None, "--format", help="Force the format: listing | jsonl | csv | bibtex."),
+    model: Optional[str] = typer.Option(None, "--model", help="A sentence-transformers model name or folder (default: bundled all-MiniLM-L6-v2)."),
+    encoder: str = typer.Option("auto", "--encoder", help="auto | torch | onnx | onnx-int8."),
+    index_type: str = typer.Option("auto", "--index-type", help="auto | flat | hnsw | ivfpq."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Embed everything again, ignoring the embedding cache."),
+    as_json: bool = JsonOption,
+):
+    """Read corpus files, embed the papers and write an index folder."""
+    want_json(as_json)
+    from ..index.build import build_index
+
+    report = build_index(corpus, index, format=format, model=model, encoder=encoder, index_type=index_type,
+                         progress=True, use_cache=not no_cache)
+    print_build_report(report)
+    if as_json:
+        print(json.dumps({"index": str(report.index), "seconds": round(report.seconds, 3), "embedded": report.embedded,
+                          "reused": report.reused, "skipped": [vars(s) for s in report.ingest.skipped],
+                          "duplicates": [vars(s) for s in report.ingest.duplicates], "manifest": report.manifest}))
+
+
+@app.command()
+def search(
+    text: Optional[str] = typer.Argument(None, help="What you are looking for, in your own words."),
+    index: str = IndexOption,
+    k: int = KOption,
+    mode: str = ModeOption,
+    queries: Optional[Path] = typer.Option(None, "--queries", help="A queries .jsonl file (BEIR layout) to run in batch."),
+    as_json: bool = JsonOption,
+    year_from: Optional[int] = YearFrom,
+    year_to: Optional[int] = YearTo,
+    category: Optional[List[str]] = CategoryOption,
+    author: Optional[List[str]] = AuthorOption,
+    exclude: Optional[List[str]] = ExcludeOption,
+    model: Optional[str] = typer.Option(None, "--model", help="Fail unless the index was built with this model."),
+):
+    """The papers nearest to a text (or, with --queries, to every query of a file)."""
+    want_json(as_json or queries is not None)
+    from ..errors import UsageError
+
+    filters = make_filters(year_from, year_to, category, author, exclude)
+    if queries is not None:
+        if text:
+            raise UsageError("give either a query TEXT or --queries FILE, not both")
+        from ..search.batch import read_queries, run_queries
+
+        rec = open_index(index, model)
+        batch, skipped = read_queries(queries)
+        for line in skipped:
+            print(f"warning: skipped {line.source}: {line.reason}", file=sys.stderr)
+        for query_id, results in run_queries(rec, batch, k=k, mode=mode, filters=filters):
+            print(json.dumps({"query_id": query_id, "results": [r.to_dict() for r in results]}, ensure_ascii=False))
+        return
+    if not text or not text.strip():
+        raise UsageError("the query is empty: give some words to search for, or --queries FILE")
+    rec = open_index(index, model)
+    results = rec.search(text, k, mode=mode, filters=filters)
+    print(results_json(text, results, mode=mode) if as_json else results_table(results))
+
+
+@app.command()
+def similar(
+    paper: Optional[str] = typer.Argument(None, help="A paper of the index: id, arXiv id, DOI or title."),
+    index: str = IndexOption,
+    k: int = KOption,
+    mode: str = ModeOption,
+    title: Optional[str] = typer.Option(None, "--title", help="A paper outside the index: its title."),
+    abstract: Optional[str] = typer.Option(None, "--abstract", help="... and its abstract (or @FILE to read it from a file)."),
+    as_json: bool = JsonOption,
+    year_from: Optional[int] = YearFrom,
+    year_to: Optional[int] = YearTo,
+    category: Optional[List[str]] = CategoryOption,
+    author: Optional[List[str]] = AuthorOption,
+    exclude: Optional[List[str]] = ExcludeOption,
+    model: Optional[str] = typer.Option(None, "--model", help="Fail unless the index was built with this model."),
+):
+    """The papers nearest to a paper (the paper itself left out)."""
+    want_json(as_json)
+    from ..errors import InputError, UsageError
+
+    filters = make_filters(year_from, year_to, category, author, exclude)
+    if abstract and abstract.startswith("@"):
+        path = Path(abstract[1:])
+        try:
+            abstract = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: cannot read the abstract file ({exc.__class__.__name__}); give a UTF-8 text file") from exc
+    rec = open_index(index, model)
+    if paper and (title or abstract):
+        raise UsageError("give either PAPER or --title/--abstract, not both")
+    if paper:
+        seed = rec.papers[rec.resolve(paper)]
+        results = rec.similar(paper, k, mode=mode, filters=filters)
+        label = {"id": seed.id, "title": seed.title}
+    elif title or abstract:
+        results = rec.similar_to_text(title or "", abstract or "", k, mode=mode, filters=filters)
+        label = {"title": title, "abstract": abstract}
+    else:
+        raise UsageError("give a PAPER (id, arXiv id, DOI or title), or --title and --abstract")
+    if as_json:
+        print(results_json(label, results, mode=mode))
+    else:
+        print(f"papers like: {label.get('title') or label.get('id')}")
+        print(results_table(results))
+
+
+@app.command()
+def info(index: str = IndexOption, as_json: bool = JsonOption):
+    """What an index holds and how it was built."""
+    want_json(as_json)
+    rec = open_index(index)
+    data = rec.info()
+    if as_json:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    counts = data["counts"]
+    print(f"index:      {data['index']}")
+    print(f"papers:     {counts['papers']} (skipped {counts['skipped']}, duplicates {counts['duplicates']}, "
+          f"without abstract {counts['without_abstract']})")
+    print(f"model:      {data['model']['name']} (fingerprint {data['model']['fingerprint']}, dim {data['dimension']})")
+    print(f"encoders:   build {data['encoder']['build']}, query {data['encoder']['query']} "
+          f"(agreement min cosine {data['encoder']['query_agreement_min_cosine']})")
+    print(f"vectors:    {data['index']['type']} ({data['index'].get('metric', 'inner_product')})")
+    print(f"built:      {data['created']} by recommender {data['package_version']} (format {data['format_version']})")
+    for item in data["corpus"]:
+        print(f"corpus:     {item['path']} ({item['papers']} papers, sha256 {item['sha256'][:12]})")
+
+
+@app.command()
+def demo(index: str = typer.Option("default", "--index", "-i", help="Where to build the demo index.")):
+    """Build an index of the bundled listing (50 papers) and show a search and a 'more like this'."""
+    from importlib import resources
+
+    from ..index.build import build_index
+    from ..index.storage import index_dir
+
+    listing = Path(str(resources.files("recommender.data") / "seed_listing.txt"))
+    report = build_index([listing], index, progress=True)
+    print_build_report(report)
+    rec = open_index(index)
+    query = "backdoor attacks on neural networks"
+    print(f'\n$ recommender search "{query}" -k 5')
+    print(results_table(rec.search(query, 5)))
+    seed = "KO codes"
+    print(f'\n$ recommender similar "{seed}" -k 5')
+    print(results_table(rec.similar(seed, 5)))
+    print(f"\nindex: {index_dir(index)} — try `recommender search \"your topic\"` or `recommender --help`")

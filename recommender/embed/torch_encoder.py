@@ -1,0 +1,26 @@
+"""The reference encoder: sentence-transformers on PyTorch (slow to import, exact)."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import ModelRef
+
+
+class TorchEncoder:
+    kind = "torch"
+
+    def __init__(self, model: ModelRef):
+        from sentence_transformers import SentenceTransformer
+
+        self.model = model
+        self._st = SentenceTransformer(model.path, device="cpu", local_files_only=True)
+        self.dim = int(self._st.get_sentence_embedding_dimension())
+
+    def encode(self, texts: list[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._st.encode(
+            list(texts), batch_size=batch_size, show_progress_bar=progress,
+            normalize_embeddings=True, convert_to_numpy=True,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)

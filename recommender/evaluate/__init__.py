@@ -1,0 +1,1 @@
+"""Measuring ranking quality on relevance-judged collections."""

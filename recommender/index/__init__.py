@@ -1,0 +1,1 @@
+"""Building and storing indexes: vectors (FAISS), lexical (bm25s), papers and manifest."""

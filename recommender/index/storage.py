@@ -1,0 +1,192 @@
+"""Every file of an index folder is read and written here, and nowhere else.
+
+An index is a folder:
+  manifest.json        what built it (format version, model, encoder, counts, corpus hashes, file sizes)
+  vectors.npy          float32 (n, dim) L2-normalised rows, memory-mapped on load
+  vectors.faiss        the FAISS index over those rows
+  ids.json             row -> paper id
+  papers.jsonl         one paper record a line, in row order
+  papers.offsets.npy   byte offset of each record, so one paper is read without reading them all
+  lexical/             the bm25s index
+A build writes a sibling temporary folder and renames it into place, so a failed or interrupted
+build leaves the previous index as it was.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from ..errors import IndexLoadError
+from ..records import Paper
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+VECTORS = "vectors.npy"
+FAISS = "vectors.faiss"
+IDS = "ids.json"
+PAPERS = "papers.jsonl"
+OFFSETS = "papers.offsets.npy"
+LEXICAL = "lexical"
+SIZED_FILES = (VECTORS, FAISS, IDS, PAPERS, OFFSETS)
+
+
+def index_dir(name_or_path: str | os.PathLike) -> Path:
+    """A bare name means indexes/NAME (under RECOMMENDER_INDEX_DIR when set); anything with a slash is a path."""
+    text = str(name_or_path)
+    if not text.strip():
+        raise IndexLoadError("--index is empty: give an index name (indexes/NAME) or a folder path")
+    if os.sep in text or "/" in text or text.startswith("."):
+        return Path(text).expanduser()
+    root = Path(os.environ.get("RECOMMENDER_INDEX_DIR", "indexes"))
+    return root / text
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def atomic_dir(final: Path) -> Iterator[Path]:
+    """Yield a fresh temporary folder beside `final`; on success it replaces `final` in one rename."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = final.parent / f".{final.name}.old-{os.getpid()}"
+    if final.exists():
+        os.replace(final, old)
+    os.replace(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def write_json(path: Path, data) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_index_files(folder: Path, *, papers: list[Paper], vectors: np.ndarray, faiss_index, lexical, manifest: dict) -> dict:
+    """Write every file of an index into `folder` (a temporary folder); returns the completed manifest."""
+    import faiss
+
+    np.save(folder / VECTORS, np.ascontiguousarray(vectors, dtype=np.float32))
+    faiss.write_index(faiss_index, str(folder / FAISS))
+    (folder / IDS).write_text(json.dumps([p.id for p in papers], ensure_ascii=False), encoding="utf-8")
+    offsets = np.zeros(len(papers), dtype=np.int64)
+    with open(folder / PAPERS, "wb") as fh:
+        for row, paper in enumerate(papers):
+            offsets[row] = fh.tell()
+            fh.write(json.dumps(paper.to_dict(), ensure_ascii=False).encode("utf-8") + b"\n")
+    np.save(folder / OFFSETS, offsets)
+    lexical.save(folder / LEXICAL)
+    manifest = dict(manifest)
+    manifest["format_version"] = FORMAT_VERSION
+    manifest["files"] = {name: (folder / name).stat().st_size for name in SIZED_FILES}
+    write_json(folder / MANIFEST, manifest)
+    return manifest
+
+
+def read_manifest(folder: Path) -> dict:
+    if not folder.exists():
+        raise IndexLoadError(f"{folder}: no index here; build one with `recommender build CORPUS --index {folder}`")
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise IndexLoadError(f"{path}: missing; {folder} is not an index (rebuild it with `recommender build`)")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise IndexLoadError(f"{path}: corrupt manifest ({exc}); rebuild the index with `recommender build`") from exc
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise IndexLoadError(
+            f"{path}: index format version {version}, this recommender reads version {FORMAT_VERSION}; "
+            "rebuild the index with `recommender build`"
+        )
+    for name, size in manifest.get("files", {}).items():
+        file = folder / name
+        if not file.is_file() or file.stat().st_size != size:
+            raise IndexLoadError(f"{file}: missing or changed since the build (corrupt index); rebuild it with `recommender build`")
+    return manifest
+
+
+def _corrupt(path: Path, exc: Exception) -> IndexLoadError:
+    return IndexLoadError(f"{path}: cannot be read ({type(exc).__name__}); the index is corrupt, rebuild it with `recommender build`")
+
+
+def load_vectors(folder: Path, mmap: bool = True) -> np.ndarray:
+    try:
+        return np.load(folder / VECTORS, mmap_mode="r" if mmap else None)
+    except Exception as exc:
+        raise _corrupt(folder / VECTORS, exc) from exc
+
+
+def load_faiss(folder: Path, mmap: bool = False):
+    import faiss
+
+    try:
+        flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
+        return faiss.read_index(str(folder / FAISS), flags)
+    except Exception as exc:
+        raise _corrupt(folder / FAISS, exc) from exc
+
+
+def load_ids(folder: Path) -> list[str]:
+    try:
+        ids = json.loads((folder / IDS).read_text(encoding="utf-8"))
+    except Exception as exc:
+        raise _corrupt(folder / IDS, exc) from exc
+    if not isinstance(ids, list):
+        raise _corrupt(folder / IDS, TypeError("not a list"))
+    return ids
+
+
+class PaperStore:
+    """Paper records by row, read on demand through the offsets file."""
+
+    def __init__(self, folder: Path):
+        self.path = folder / PAPERS
+        try:
+            self._offsets = np.load(folder / OFFSETS, mmap_mode="r")
+            self._fh = open(self.path, "rb")
+        except Exception as exc:
+            raise _corrupt(folder / OFFSETS, exc) from exc
+        self._cache: dict[int, Paper] = {}
+
+    def __len__(self) -> int:
+        return len(self._offsets)
+
+    def __getitem__(self, row: int) -> Paper:
+        paper = self._cache.get(row)
+        if paper is None:
+            self._fh.seek(int(self._offsets[row]))
+            line = self._fh.readline()
+            try:
+                paper = Paper.from_dict(json.loads(line))
+            except Exception as exc:
+                raise _corrupt(self.path, exc) from exc
+            self._cache[row] = paper
+        return paper
+
+    def __iter__(self) -> Iterator[Paper]:
+        return (self[row] for row in range(len(self)))
+
+    def close(self) -> None:
+        self._fh.close()

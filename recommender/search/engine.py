@@ -1,0 +1,236 @@
+"""The query layer: one ranking path behind search-by-text, similar-by-paper and search-by-vector."""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import IndexLoadError, PaperNotFound, UsageError
+from ..index import storage
+from ..records import Paper, Result
+from .filters import Filters, fold
+
+MODES = ("dense", "lexical", "hybrid")
+DEFAULT_MODE = "hybrid"
+MAX_K = 10_000
+CANDIDATES = 200  # how deep each retriever looks before fusion and filtering; grows when filters reject
+
+
+@dataclass
+class Query:
+    """What a ranking starts from: a dense vector and/or a text for the lexical side, plus the rows to leave out."""
+
+    vector: np.ndarray | None
+    text: str
+    kind: str  # "text" (a user's query) or "paper" (a seed paper's title and abstract)
+    exclude_rows: frozenset[int] = frozenset()
+    label: str = ""
+
+
+def check_k(k: int) -> int:
+    if not isinstance(k, int) or k <= 0:
+        raise UsageError(f"-k must be a positive number of results, got {k}")
+    return min(k, MAX_K)
+
+
+def check_mode(mode: str | None) -> str:
+    mode = mode or DEFAULT_MODE
+    if mode not in MODES:
+        raise UsageError(f"--mode {mode!r}: choose one of {', '.join(MODES)}")
+    return mode
+
+
+class Recommender:
+    """An opened index. `search`, `similar` and `similar_to_text` all end in `rank`."""
+
+    def __init__(self, folder: Path, manifest: dict, model: str | None = None):
+        self.folder = folder
+        self.manifest = manifest
+        self._requested_model = model
+
+    @classmethod
+    def open(cls, index: str | Path, *, model: str | None = None) -> "Recommender":
+        folder = storage.index_dir(index)
+        manifest = storage.read_manifest(folder)
+        built_with = manifest["model"]
+        if model is not None and model not in (built_with["name"], built_with.get("path")):
+            from ..embed import resolve_model
+
+            if resolve_model(model).fingerprint != built_with["fingerprint"]:
+                raise IndexLoadError(
+                    f"{folder}: built with model {built_with['name']!r}, not {model!r}; "
+                    f"query it without --model or rebuild it with --model {model}"
+                )
+        return cls(folder, manifest)
+
+    # --- lazily loaded parts: a query touches only what it needs -------------------------------
+    @cached_property
+    def papers(self) -> storage.PaperStore:
+        store = storage.PaperStore(self.folder)
+        if len(store) != self.manifest["counts"]["papers"]:
+            raise IndexLoadError(f"{self.folder}: paper count differs from the manifest; rebuild the index")
+        return store
+
+    @cached_property
+    def ids(self) -> list[str]:
+        return storage.load_ids(self.folder)
+
+    @cached_property
+    def row_of_id(self) -> dict[str, int]:
+        return {pid: row for row, pid in enumerate(self.ids)}
+
+    @cached_property
+    def vectors(self) -> np.ndarray:
+        vectors = storage.load_vectors(self.folder)
+        if vectors.shape != (self.manifest["counts"]["papers"], self.manifest["dimension"]):
+            raise IndexLoadError(f"{self.folder}: vectors have shape {vectors.shape}, the manifest says otherwise; rebuild the index")
+        return vectors
+
+    @cached_property
+    def faiss_index(self):
+        return storage.load_faiss(self.folder)
+
+    @cached_property
+    def lexical(self):
+        from ..index.lexical import LexicalIndex
+
+        try:
+            return LexicalIndex.load(self.folder / storage.LEXICAL, len(self))
+        except Exception as exc:
+            raise IndexLoadError(f"{self.folder / storage.LEXICAL}: cannot be read ({type(exc).__name__}); rebuild the index") from exc
+
+    @cached_property
+    def encoder(self):
+        from ..embed import load_encoder, resolve_model
+
+        built_with = self.manifest["model"]
+        ref = resolve_model(built_with["name"])
+        if ref.fingerprint != built_with["fingerprint"]:
+            raise IndexLoadError(
+                f"{self.folder}: built with model {built_with['name']!r} (fingerprint {built_with['fingerprint']}), "
+                f"but the copy found here differs ({ref.fingerprint}); rebuild the index"
+            )
+        return load_encoder(ref, self.manifest["encoder"]["query"])
+
+    def __len__(self) -> int:
+        return int(self.manifest["counts"]["papers"])
+
+    # --- the verbs --------------------------------------------------------------------------------
+    def search(self, text: str, k: int = 10, *, mode: str | None = None, filters: Filters | None = None) -> list[Result]:
+        text = (text or "").strip()
+        if not text:
+            raise UsageError("the query is empty: give some words to search for")
+        mode = check_mode(mode)
+        vector = self.encode_query(text) if mode != "lexical" else None
+        return self.rank(Query(vector, text, "text", label=text), k, mode=mode, filters=filters)
+
+    def similar(self, paper: str, k: int = 10, *, mode: str | None = None, filters: Filters | None = None) -> list[Result]:
+        row = self.resolve(paper)
+        seed = self.papers[row]
+        query = Query(np.asarray(self.vectors[row], dtype=np.float32), seed.text, "paper", frozenset({row}), label=seed.title)
+        return self.rank(query, k, mode=check_mode(mode), filters=filters)
+
+    def similar_to_text(self, title: str, abstract: str = "", k: int = 10, *, mode: str | None = None,
+                        filters: Filters | None = None) -> list[Result]:
+        """A paper that is not in the index, given by its title and abstract."""
+        seed = Paper(id="", title=(title or "").strip(), abstract=(abstract or "").strip())
+        if not seed.text:
+            raise UsageError("give the paper's --title and/or --abstract")
+        mode = check_mode(mode)
+        vector = self.encode_query(seed.text) if mode != "lexical" else None
+        return self.rank(Query(vector, seed.text, "paper", label=seed.title or seed.abstract[:60]), k, mode=mode, filters=filters)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encoder.encode([text])[0]
+
+    def rank(self, query: Query, k: int = 10, *, mode: str = DEFAULT_MODE, filters: Filters | None = None) -> list[Result]:
+        k = check_k(k)
+        filters = filters or Filters()
+        exclude = set(query.exclude_rows)
+        for pid in filters.exclude:
+            if pid in self.row_of_id:
+                exclude.add(self.row_of_id[pid])
+        depth = min(len(self), max(CANDIDATES, 4 * (k + len(exclude))))
+        while True:
+            rows, scores = self._candidates(query, mode, depth)
+            results: list[Result] = []
+            for row, score in zip(rows.tolist(), scores.tolist()):
+                if row < 0 or row in exclude:
+                    continue
+                paper = self.papers[row]
+                if filters.active and not filters.accepts(paper):
+                    continue
+                results.append(Result(len(results) + 1, float(score), paper))
+                if len(results) == k:
+                    return results
+            if depth >= len(self):
+                return results
+            depth = min(len(self), depth * 4)
+
+    def _candidates(self, query: Query, mode: str, depth: int) -> tuple[np.ndarray, np.ndarray]:
+        from .ranking import rank_candidates
+
+        return rank_candidates(self, query, mode, depth)
+
+    # --- finding a paper by what the user remembers of it ---------------------------------------
+    def resolve(self, ref: str) -> int:
+        ref = (ref or "").strip()
+        if not ref:
+            raise PaperNotFound("no paper given: pass an id, arXiv id, DOI or title")
+        if ref in self.row_of_id:
+            return self.row_of_id[ref]
+        key = _normalise_ref(ref)
+        if key in self._aliases:
+            return self._aliases[key]
+        return self._closest_title(ref)
+
+    @cached_property
+    def _aliases(self) -> dict[str, int]:
+        aliases: dict[str, int] = {}
+        for row, paper in enumerate(self.papers):
+            for value in (paper.id, paper.arxiv_id, paper.doi, paper.title):
+                if value:
+                    aliases.setdefault(_normalise_ref(value), row)
+        return aliases
+
+    def _closest_title(self, ref: str) -> int:
+        wanted = _normalise_title(ref)
+        titles = {row: _normalise_title(p.title) for row, p in enumerate(self.papers)}
+        # A title that contains the reference (or the reverse) is a strong hint; otherwise fuzzy ratio.
+        scored = []
+        for row, title in titles.items():
+            if not title:
+                continue
+            contains = len(wanted) >= 4 and (wanted in title or title in wanted)
+            ratio = difflib.SequenceMatcher(None, wanted, title).ratio()
+            scored.append((max(ratio, 0.9 if contains else 0.0), row))
+        scored.sort(reverse=True)
+        if not scored or scored[0][0] < 0.6:
+            raise PaperNotFound(
+                f"no paper in {self.folder} matches {ref!r}; give its id, arXiv id, DOI or title "
+                "(`recommender search` finds it by words), or pass --title/--abstract for a paper outside the index"
+            )
+        close = [s for s in scored if s[0] >= scored[0][0] - 0.02]
+        if len(close) > 1:
+            options = "; ".join(f"{self.papers[r].id} ({self.papers[r].title[:60]})" for _, r in close[:5])
+            raise PaperNotFound(f"{ref!r} matches several papers: {options}; give one of these ids")
+        return scored[0][1]
+
+    def info(self) -> dict:
+        return {"index": str(self.folder), **self.manifest}
+
+
+def _normalise_title(text: str) -> str:
+    return re.sub(r"[^0-9a-z]+", " ", fold(text)).strip()
+
+
+def _normalise_ref(text: str) -> str:
+    text = fold(text)
+    text = re.sub(r"^(https?://)?(dx\.)?doi\.org/|^doi:\s*", "", text)
+    text = re.sub(r"^(https?://)?arxiv\.org/(abs|pdf)/|^arxiv:\s*", "", text)
+    text = re.sub(r"(\d{4}\.\d{4,5})v\d+$", r"\1", text)
+    return _normalise_title(text) if " " in text else text
