@@ -159,13 +159,16 @@ def load_ids(folder: Path) -> list[str]:
 
 
 class PaperStore:
-    """Paper records by row, read on demand through the offsets file."""
+    """Paper records by row, read on demand through the offsets file; safe to share between threads."""
 
     def __init__(self, folder: Path):
+        import mmap
+
         self.path = folder / PAPERS
         try:
             self._offsets = np.load(folder / OFFSETS, mmap_mode="r")
-            self._fh = open(self.path, "rb")
+            with open(self.path, "rb") as fh:
+                self._data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if self.path.stat().st_size else b""
         except Exception as exc:
             raise _corrupt(folder / OFFSETS, exc) from exc
         self._cache: dict[int, Paper] = {}
@@ -176,10 +179,10 @@ class PaperStore:
     def __getitem__(self, row: int) -> Paper:
         paper = self._cache.get(row)
         if paper is None:
-            self._fh.seek(int(self._offsets[row]))
-            line = self._fh.readline()
+            start = int(self._offsets[row])
+            end = self._data.find(b"\n", start)
             try:
-                paper = Paper.from_dict(json.loads(line))
+                paper = Paper.from_dict(json.loads(self._data[start:end if end >= 0 else len(self._data)]))
             except Exception as exc:
                 raise _corrupt(self.path, exc) from exc
             self._cache[row] = paper
@@ -187,6 +190,3 @@ class PaperStore:
 
     def __iter__(self) -> Iterator[Paper]:
         return (self[row] for row in range(len(self)))
-
-    def close(self) -> None:
-        self._fh.close()

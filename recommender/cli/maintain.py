@@ -1,0 +1,2 @@
+"""`recommender maintain` commands (see the module that fills this in)."""
+from .app import app  # noqa: F401
