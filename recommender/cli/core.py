@@ -61,6 +61,7 @@ def build(
     encoder: str = typer.Option("auto", "--encoder", help="auto | torch | onnx | onnx-int8."),
     index_type: str = typer.Option("auto", "--index-type", help="auto | flat | hnsw | ivfpq."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Embed everything again, ignoring the embedding cache."),
+    keep_same_titles: bool = typer.Option(False, "--keep-same-titles", help="Keep papers whose title and abstract repeat another's under a different id (benchmarks judge them separately)."),
     as_json: bool = JsonOption,
 ):
     """Read corpus files, embed the papers and write an index folder."""
@@ -68,7 +69,7 @@ def build(
     from ..index.build import build_index
 
     report = build_index(corpus, index, format=format, model=model, encoder=encoder, index_type=index_type,
-                         progress=True, use_cache=not no_cache)
+                         progress=True, use_cache=not no_cache, dedup_titles=not keep_same_titles)
     print_build_report(report)
     if as_json:
         print(json.dumps({"index": str(report.index), "seconds": round(report.seconds, 3), "embedded": report.embedded,

@@ -47,14 +47,15 @@ def query_encoder_kind(build_kind: str) -> str:
 
 
 def build_index(corpus: list[str | Path], index: str | Path, *, format: str | None = None, model: str | None = None,
-                encoder: str = "auto", index_type: str = "auto", progress: bool = True, use_cache: bool = True) -> BuildReport:
+                encoder: str = "auto", index_type: str = "auto", progress: bool = True, use_cache: bool = True,
+                dedup_titles: bool = True) -> BuildReport:
     from ..embed import describe, load_encoder, resolve_model
     from ..embed.cache import embed_with_cache
     from ..ingest import read_corpus
 
     started = time.perf_counter()
     folder = storage.index_dir(index)
-    report = read_corpus([Path(p) for p in corpus], format=format)
+    report = read_corpus([Path(p) for p in corpus], format=format, dedup_titles=dedup_titles)
     papers = report.papers
     kind = choose_encoder_kind(encoder)
     chosen_type = choose_index_type(index_type, len(papers))
