@@ -1,0 +1,117 @@
+"""Recommendations from liked and disliked papers, reading lists, and their export (`recommender.lists`).
+
+Every paper reference a client sends is resolved here, against the index, before the library sees it:
+the library reads `@FILE` references and `bib` paths from disk for the CLI, which a server must never do.
+"""
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import PlainTextResponse
+
+from ..errors import PaperNotFound, UsageError
+from ..records import Result
+from .models import ExportBody, ReadingListBody, RecommendBody, ResultsOut
+from .routes import ERRORS, get_rec, results_body
+
+router = APIRouter(prefix="/api", responses=ERRORS, tags=["lists"])
+
+MEDIA_TYPES = {"markdown": "text/markdown; charset=utf-8", "bibtex": "application/x-bibtex; charset=utf-8",
+               "json": "application/json", "csv": "text/csv; charset=utf-8", "table": "text/plain; charset=utf-8"}
+TEXT_RESPONSE = {200: {"content": {"text/plain": {}, "application/json": {}}}}
+
+
+def resolve_ids(rec, refs: list[str]) -> list[str]:
+    """Index ids for references (id, arXiv id, DOI or title); PaperNotFound (404) names the first unknown one."""
+    ids = []
+    for ref in refs:
+        pid = rec.ids[rec.resolve(ref)]
+        if pid.startswith("@"):  # the library would take it for a file of references
+            raise UsageError(f"paper id {pid!r} starts with '@' and cannot be used as a seed through the API")
+        ids.append(pid)
+    return ids
+
+
+@router.post("/recommend", response_model=ResultsOut)
+def recommend(body: RecommendBody, rec=Depends(get_rec)) -> dict:
+    """Papers like the liked ones and unlike the disliked ones (`recommender.lists.recommend`); seeds are left out."""
+    from ..lists import recommend as recommend_papers
+
+    started = time.perf_counter()
+    like, unlike = resolve_ids(rec, body.like), resolve_ids(rec, body.unlike)
+    results = recommend_papers(rec, like, unlike, body.query, body.k, method=body.method, mode=body.mode,
+                               filters=body.filters())
+    return results_body({"like": like, "unlike": unlike, "query": body.query}, results, body.mode, started)
+
+
+@router.post("/reading-list", responses=TEXT_RESPONSE)
+def reading_list(body: ReadingListBody, rec=Depends(get_rec)):
+    """A reading list in themes and reading order, each paper with its reason (`recommender.lists.reading_list`).
+
+    The papers the reader already has come as `bib_ids` (ids of the index) and/or `bibtex` text: they
+    are seeds and are never recommended back. `format` other than json returns the exported text.
+    """
+    from ..lists import export
+
+    started = time.perf_counter()
+    like, unlike = resolve_ids(rec, body.like), resolve_ids(rec, body.unlike)
+    if body.bib_ids or body.bibtex:
+        listing = _with_library(rec, body, like, unlike)
+    else:
+        from ..lists import reading_list as make_reading_list
+
+        listing = make_reading_list(rec, query=body.query, like=like, unlike=unlike, n=body.n, diversity=body.diversity,
+                                    filters=body.filters(), method=body.method, mode=body.mode)
+    if body.format != "json":
+        return PlainTextResponse(export(listing, body.format), media_type=MEDIA_TYPES[body.format])
+    return {**listing.to_dict(), "took_ms": round((time.perf_counter() - started) * 1000, 2)}
+
+
+@router.post("/export", responses=TEXT_RESPONSE)
+def export_papers(body: ExportBody, rec=Depends(get_rec)):
+    """Papers given by id, in that order, as BibTeX, Markdown, JSON, CSV or a text table."""
+    from ..lists import export
+
+    results = []
+    for pid in body.ids:
+        row = rec.row_of_id.get(pid)
+        if row is None:
+            raise PaperNotFound(f"no paper with id {pid[:80]!r} in this index; export takes ids as results give them")
+        results.append(Result(len(results) + 1, 0.0, rec.papers[row]))
+    return PlainTextResponse(export(results, body.format), media_type=MEDIA_TYPES[body.format])
+
+
+def _with_library(rec, body: ReadingListBody, like: list[str], unlike: list[str]):
+    """`reading_list(bib=...)` reads a .bib file; here the library is ids and BibTeX text, held in memory."""
+    from ..ingest.bibtex import read_bibtex
+    from ..lists.bib import IndexKeys
+    from ..lists.profile import build_profile
+    from ..lists.reading import build_reading_list
+
+    rows = [rec.resolve(pid) for pid in resolve_ids(rec, body.bib_ids)]
+    outside, skipped = [], []
+    if body.bibtex:
+        entries, bad = read_bibtex(body.bibtex, "bibtex")
+        if not entries:
+            why = f"{len(bad)} entries could not be read, the first at {bad[0].source}: {bad[0].reason}" if bad \
+                else "no entry found"
+            raise UsageError(f"bibtex: no usable BibTeX entry ({why}); send entries with a title")
+        skipped = [f"{s.source}: {s.reason}" for s in bad]
+        keys = IndexKeys(rec)
+        for entry in entries:
+            row = keys.find(entry)
+            if row is None:
+                outside.append(entry)
+            elif row not in rows:
+                rows.append(row)
+    profile = build_profile(rec, like, unlike, body.query, library=outside, library_rows=rows)
+    made_from = {
+        "text": profile.query.text if profile.query else None,
+        "like": like,
+        "unlike": unlike,
+        "bib": "posted library",
+        "library": {"entries": len(rows) + len(outside), "in_index": len(rows), "skipped": skipped},
+    }
+    return build_reading_list(rec, profile, made_from, n=body.n, diversity=body.diversity, method=body.method,
+                              mode=body.mode, filters=body.filters())

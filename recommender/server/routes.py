@@ -1,0 +1,83 @@
+"""Search, similar papers, one paper, index info and health.
+
+Plain `def` endpoints: FastAPI runs them in its thread pool, so a query that encodes text or scores
+BM25 never blocks the event loop. The shared Recommender was warmed at startup (see app.warm).
+"""
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from ..errors import PaperNotFound
+from .models import (MAX_REF_CHARS, ErrorOut, PaperOut, ResultsOut, SearchParams, SimilarBody, SimilarParams,
+                     check_one_seed, paper_out, result_out)
+
+ERRORS = {400: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
+router = APIRouter(prefix="/api", responses=ERRORS)
+
+
+def get_rec(request: Request):
+    return request.app.state.rec
+
+
+def results_body(query, results, mode: str | None, started: float) -> dict:
+    return {"query": query, "mode": mode, "took_ms": round((time.perf_counter() - started) * 1000, 2),
+            "results": [result_out(r) for r in results]}
+
+
+@router.get("/health", tags=["index"])
+def health(rec=Depends(get_rec)) -> dict:
+    """Liveness: the index is loaded and answering."""
+    return {"status": "ok", "papers": len(rec)}
+
+
+@router.get("/info", tags=["index"])
+def info(request: Request, rec=Depends(get_rec)) -> dict:
+    """The index manifest (as `recommender info --json`), plus categories and years for filters."""
+    return {**rec.info(), "facets": request.app.state.facets}
+
+
+@router.get("/search", response_model=ResultsOut, tags=["search"])
+def search(params: Annotated[SearchParams, Query()], rec=Depends(get_rec)) -> dict:
+    """The papers nearest to a text (`Recommender.search`)."""
+    started = time.perf_counter()
+    results = rec.search(params.q, params.k, mode=params.mode, filters=params.filters())
+    return results_body(params.q, results, params.mode, started)
+
+
+@router.get("/similar", response_model=ResultsOut, tags=["search"])
+def similar(params: Annotated[SimilarParams, Query()], rec=Depends(get_rec)) -> dict:
+    """The papers nearest to a paper of the index, the paper itself left out (`Recommender.similar`)."""
+    return _similar(rec, SimilarBody(**params.model_dump()))
+
+
+@router.post("/similar", response_model=ResultsOut, tags=["search"])
+def similar_post(body: SimilarBody, rec=Depends(get_rec)) -> dict:
+    """Like GET /api/similar, or for a paper outside the index given by `title` and/or `abstract`."""
+    return _similar(rec, body)
+
+
+def _similar(rec, body: SimilarBody) -> dict:
+    check_one_seed(body)
+    started = time.perf_counter()
+    filters = body.filters()
+    if body.paper:
+        seed = rec.papers[rec.resolve(body.paper)]
+        results = rec.similar(seed.id, body.k, mode=body.mode, filters=filters)
+        label = {"id": seed.id, "title": seed.title}
+    else:
+        results = rec.similar_to_text(body.title or "", body.abstract or "", body.k, mode=body.mode, filters=filters)
+        label = {"title": body.title, "abstract": body.abstract}
+    return results_body(label, results, body.mode, started)
+
+
+@router.get("/papers/{paper_id:path}", response_model=PaperOut, tags=["index"])
+def paper(paper_id: str, rec=Depends(get_rec)) -> dict:
+    """One paper by its id (exactly as results give it)."""
+    row = rec.row_of_id.get(paper_id) if len(paper_id) <= MAX_REF_CHARS else None
+    if row is None:
+        raise PaperNotFound(f"no paper with id {paper_id[:80]!r} in this index; "
+                            "GET /api/similar?paper=... also takes an arXiv id, DOI or title")
+    return paper_out(rec.papers[row])
