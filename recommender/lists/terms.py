@@ -5,6 +5,7 @@ Words and two-word phrases, English and academic stop words left out, matched by
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from functools import lru_cache
 
@@ -43,7 +44,22 @@ def _stemmer():
     return Stemmer.Stemmer("english")
 
 
-_TOKEN = r"(?u)\b[^\W\d_][^\W_]+\b"  # a letter, then letters or digits: "dp", "gpt4"; no bare numbers
+_TOKEN = re.compile(r"[^\W\d_][^\W_]*(?:-[^\W_]+)*")  # a letter first: "dp", "gpt4", "fine-tuning"; no bare numbers
+_CLAUSE = re.compile(r"[.,;:!?()\[\]{}\"]+|\s[-–—]+\s")  # a phrase never spans punctuation
+
+
+def phrases(text: str) -> list[str]:
+    """Words and adjacent word pairs of a text, lower-case, no stop word in either; a pair never
+    bridges a stop word or punctuation ("learning with clients" gives no "learning clients")."""
+    stop = _stop_words()
+    out: list[str] = []
+    for clause in _CLAUSE.split(text.lower()):
+        words = _TOKEN.findall(clause)
+        keep = [len(w) > 1 and not any(part in stop for part in w.split("-")) for w in words]
+        out.extend(w for w, k in zip(words, keep) if k)
+        out.extend(f"{a} {b}" for a, b, ka, kb in zip(words, words[1:], keep, keep[1:])
+                   if ka and kb and "-" not in a + b)
+    return out
 
 
 class Vocabulary:
@@ -52,15 +68,13 @@ class Vocabulary:
     def __init__(self, texts: list[str]):
         from sklearn.feature_extraction.text import CountVectorizer
 
-        words = CountVectorizer(stop_words=sorted(_stop_words()), ngram_range=(1, 2), token_pattern=_TOKEN,
-                                lowercase=True).build_analyzer()
         stem = _stemmer().stemWord
         written: dict[str, Counter] = {}
 
         def analyse(text: str) -> list[str]:
             keys = []
-            for phrase in words(text):
-                key = " ".join(stem(w) for w in phrase.split())
+            for phrase in phrases(text):
+                key = " ".join(stem(w) for w in re.split(r"[ -]", phrase))  # "fine-tuning" = "fine tuning"
                 written.setdefault(key, Counter())[phrase] += 1
                 keys.append(key)
             return keys
