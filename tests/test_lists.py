@@ -259,3 +259,35 @@ def test_unknown_format_is_a_usage_error():
     assert check_format("md") == "markdown"
     with pytest.raises(UsageError, match="--format 'pdf'"):
         check_format("pdf")
+
+
+# --- a library matched to the index ----------------------------------------------------------------
+class _Index:
+    """Just what matching a library needs: papers by row, and rows by id."""
+
+    def __init__(self, papers):
+        self.papers = papers
+        self.row_of_id = {p.id: row for row, p in enumerate(papers)}
+
+
+def test_library_entries_match_the_index_by_arxiv_id_doi_title_or_id(tmp_path):
+    from recommender.lists.bib import read_library
+
+    index = _Index([
+        Paper(id="2310.09639", title="An arXiv paper", arxiv_id="2310.09639"),
+        Paper(id="10.1000/xyz", title="A journal paper", doi="10.1000/xyz"),
+        Paper(id="t:abc", title="Stochastic Optimization on Matrices"),
+        Paper(id="w1", title="Known by id"),
+    ])
+    bib = tmp_path / "mine.bib"
+    bib.write_text(
+        "@article{a, title={Renamed in the library}, journal={arXiv preprint arXiv:2310.09639v2}}\n"
+        "@article{b, title={Another title}, doi={https://doi.org/10.1000/XYZ}}\n"
+        "@article{c, title={Stochastic optimization on {M}atrices}}\n"
+        "@article{w1, title={Some title}}\n"
+        "@article{d, title={Not in the index}, abstract={Something else entirely.}}\n"
+        "@article{e, author={No Title}}\n", encoding="utf-8")
+    library = read_library(index, bib)
+    assert library.rows == [0, 1, 2, 3]
+    assert [p.title for p in library.outside] == ["Not in the index"]
+    assert len(library) == 5 and len(library.skipped) == 1 and "no title" in library.skipped[0]

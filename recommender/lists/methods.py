@@ -54,8 +54,11 @@ def centroid_direction(profile: Profile) -> np.ndarray:
     return _unit(direction)
 
 
-def svm_direction(profile: Profile, vectors: np.ndarray) -> np.ndarray:
-    """Weight vector of a LinearSVC: the profile's positives against the index's other papers."""
+def svm_direction(profile: Profile, vectors: np.ndarray, *, classifier: str = "svm", c: float = SVM_C,
+                  negative_weight: float = SVM_NEGATIVE_WEIGHT) -> np.ndarray:
+    """Weight vector of a linear classifier (LinearSVC; "logistic": LogisticRegression, for the
+    evaluation's comparison): the profile's positives against the index's other papers."""
+    from sklearn.linear_model import LogisticRegression
     from sklearn.svm import LinearSVC
 
     attractors = profile.attractors
@@ -69,11 +72,14 @@ def svm_direction(profile: Profile, vectors: np.ndarray) -> np.ndarray:
     parts_w = [positive_w, np.ones(len(background))]
     if profile.negatives:
         parts_x.append(np.stack([s.vector for s in profile.negatives]))
-        parts_w.append(np.full(len(profile.negatives), SVM_NEGATIVE_WEIGHT))
+        parts_w.append(np.full(len(profile.negatives), negative_weight))
     x = np.concatenate(parts_x)
     y = np.zeros(len(x), dtype=np.int8)
     y[: len(positive_x)] = 1
-    clf = LinearSVC(C=SVM_C, class_weight="balanced", max_iter=10_000, tol=1e-6)
+    if classifier == "logistic":
+        clf = LogisticRegression(C=c, class_weight="balanced", max_iter=1000)
+    else:
+        clf = LinearSVC(C=c, class_weight="balanced", max_iter=10_000, tol=1e-6)
     clf.fit(x, y, sample_weight=np.concatenate(parts_w))
     return _unit(clf.coef_[0])
 

@@ -70,7 +70,8 @@ def build_reading_list(rec, profile: Profile, made_from: dict, *, n: int, divers
     by_relevance = np.argsort(-relevance, kind="stable")
     pool, vectors, relevance = [pool[i] for i in by_relevance], vectors[by_relevance], relevance[by_relevance]
     picked = sorted(mmr(relevance, vectors, n, diversity))  # by relevance again
-    left_out = [p for p in range(len(pool)) if p not in set(picked)]
+    chosen = set(picked)
+    left_out = [p for p in range(len(pool)) if p not in chosen]
     seeds = profile.attractors
     # Vocabulary rows: the picks (by relevance), the candidates left out (theme background), the seeds.
     vocab = Vocabulary([pool[p].paper.text for p in picked] + [pool[p].paper.text for p in left_out]
