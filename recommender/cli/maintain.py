@@ -1,2 +1,66 @@
-"""`recommender maintain` commands (see the module that fills this in)."""
-from .app import app  # noqa: F401
+"""`recommender add` and `recommender remove`: update an index without rebuilding it."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .app import app, want_json
+from .core import IndexOption, JsonOption
+
+
+def _report_json(report) -> str:
+    return json.dumps({
+        "index": str(report.index), "seconds": round(report.seconds, 3), "added": report.added,
+        "updated": report.updated, "unchanged": report.unchanged, "removed": report.removed,
+        "embedded": report.embedded, "reused": report.reused, "index_rebuilt": report.index_rebuilt,
+        "papers": report.manifest["counts"]["papers"],
+    }, ensure_ascii=False)
+
+
+@app.command()
+def add(
+    corpus: List[Path] = typer.Argument(..., help="Corpus files with new or changed papers: listing .txt, .jsonl, .csv or .bib."),
+    index: str = IndexOption,
+    format: Optional[str] = typer.Option(None, "--format", help="Force the format: listing | jsonl | csv | bibtex."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Embed the new papers again, ignoring the embedding cache."),
+    as_json: bool = JsonOption,
+):
+    """Add new papers to an index and update changed ones (same id); only those are embedded."""
+    want_json(as_json)
+    from ..index.update import add_to_index
+
+    report = add_to_index(corpus, index, format=format, progress=not as_json, use_cache=not no_cache)
+    ingest = report.ingest
+    for label, records in (("skipped", ingest.skipped), ("duplicate", ingest.duplicates)):
+        if records:
+            print(f"warning: {len(records)} {label} records, the first at {records[0].source}: {records[0].reason}",
+                  file=sys.stderr)
+    if not report.added and not report.updated:
+        print(f"{report.index} already holds these {report.unchanged} papers unchanged; nothing to do", file=sys.stderr)
+    else:
+        print(f"added {len(report.added)}, updated {len(report.updated)}, unchanged {report.unchanged}: "
+              f"{report.manifest['counts']['papers']} papers in {report.index} in {report.seconds:.1f}s "
+              f"({report.embedded} embedded, {report.reused} from the cache)", file=sys.stderr)
+    if as_json:
+        print(_report_json(report))
+
+
+@app.command()
+def remove(
+    ids: List[str] = typer.Argument(..., help="Exact ids of the papers to remove (as `search --json` shows them)."),
+    index: str = IndexOption,
+    as_json: bool = JsonOption,
+):
+    """Remove papers from an index by id; an unknown id removes nothing and exits non-zero."""
+    want_json(as_json)
+    from ..index.update import remove_from_index
+
+    report = remove_from_index(ids, index, progress=not as_json)
+    print(f"removed {len(report.removed)}: {report.manifest['counts']['papers']} papers left in {report.index} "
+          f"in {report.seconds:.1f}s", file=sys.stderr)
+    if as_json:
+        print(_report_json(report))

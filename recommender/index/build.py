@@ -48,8 +48,9 @@ def query_encoder_kind(build_kind: str) -> str:
 
 def build_index(corpus: list[str | Path], index: str | Path, *, format: str | None = None, model: str | None = None,
                 encoder: str = "auto", index_type: str = "auto", progress: bool = True, use_cache: bool = True,
-                dedup_titles: bool = True) -> BuildReport:
-    from ..embed import describe, load_encoder, resolve_model
+                dedup_titles: bool = True, cache_path: Path | None = None) -> BuildReport:
+    """`cache_path` puts the embedding cache in another file (benchmarks measure a cold and a warm cache with it)."""
+    from ..embed import load_encoder, resolve_model
     from ..embed.cache import embed_with_cache
     from ..ingest import read_corpus
 
@@ -64,19 +65,11 @@ def build_index(corpus: list[str | Path], index: str | Path, *, format: str | No
     texts = [p.text for p in papers]
     if progress:
         print(f"embedding {len(texts)} papers with {model_ref.name} ({kind})", file=sys.stderr)
-    vectors, computed = embed_with_cache(build_encoder, texts, progress=progress, use_cache=use_cache)
-    query_kind = query_encoder_kind(kind)
-    agreement = _agreement(build_encoder, query_kind, texts[:AGREEMENT_PROBES])
-    faiss_index, index_params = build_faiss(vectors, chosen_type)
-    lexical = LexicalIndex.build(texts)
+    vectors, computed = embed_with_cache(build_encoder, texts, progress=progress, use_cache=use_cache, cache_path=cache_path)
     manifest = {
         "package_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "model": {**describe(build_encoder), "name": model_ref.name, "normalized": True},
-        "dimension": int(build_encoder.dim),
-        "normalization": "l2",
-        "encoder": {"build": kind, "query": query_kind, "query_agreement_min_cosine": agreement},
-        "index": index_params,
+        "created": now(),
+        **encoder_block(build_encoder, texts),
         "lexical": LEXICAL_PARAMS,
         "counts": {
             "papers": len(papers),
@@ -84,15 +77,47 @@ def build_index(corpus: list[str | Path], index: str | Path, *, format: str | No
             "duplicates": len(report.duplicates),
             "without_abstract": report.without_abstract,
         },
-        "corpus": [_describe_file(Path(p), report) for p in corpus],
+        "dedup_titles": dedup_titles,
+        "corpus": [describe_file(Path(p), report) for p in corpus],
     }
-    with storage.atomic_dir(folder) as tmp:
-        manifest = storage.write_index_files(tmp, papers=papers, vectors=vectors, faiss_index=faiss_index,
-                                             lexical=lexical, manifest=manifest)
+    if progress:
+        print(f"indexing {len(papers)} vectors ({chosen_type})", file=sys.stderr)
+    faiss_index, params = build_faiss(vectors, chosen_type)
+    manifest["index"] = dict(params, requested=index_type)  # `add` re-chooses when `auto` and the corpus grew
+    manifest = write_index(folder, papers, vectors, faiss_index, manifest)
     return BuildReport(folder, manifest, report, computed, len(texts) - computed, time.perf_counter() - started)
 
 
-def _describe_file(path: Path, report: IngestReport) -> dict:
+def write_index(folder: Path, papers: list[Paper], vectors: np.ndarray, faiss_index, manifest: dict) -> dict:
+    """The lexical index, then every file into a temporary folder that replaces `folder` in one rename."""
+    from ..search.engine import alias_keys
+
+    lexical = LexicalIndex.build([p.text for p in papers])
+    with storage.atomic_dir(folder) as tmp:
+        return storage.write_index_files(tmp, papers=papers, vectors=vectors, faiss_index=faiss_index,
+                                         lexical=lexical, manifest=manifest, aliases=alias_keys)
+
+
+def encoder_block(build_encoder, texts: list[str]) -> dict:
+    """The manifest's model/encoder fields: what built the vectors, what encodes queries, and how well they agree."""
+    from ..embed import describe
+
+    kind = build_encoder.kind
+    query_kind = query_encoder_kind(kind)
+    agreement = _agreement(build_encoder, query_kind, texts[:AGREEMENT_PROBES])
+    return {
+        "model": {**describe(build_encoder), "name": build_encoder.model.name, "normalized": True},
+        "dimension": int(build_encoder.dim),
+        "normalization": "l2",
+        "encoder": {"build": kind, "query": query_kind, "query_agreement_min_cosine": agreement},
+    }
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def describe_file(path: Path, report: IngestReport) -> dict:
     prefix = f"{path.name}:"
     return {
         "path": str(path.resolve()),

@@ -1,11 +1,41 @@
-"""FAISS index types over L2-normalised vectors (inner product = cosine)."""
+"""FAISS index types over L2-normalised vectors (inner product = cosine), and searching them.
+
+- flat:  exact (IndexFlatIP). The default while a single query over every vector stays fast.
+- hnsw:  IndexHNSWFlat (graph; best recall per millisecond, but holds a second copy of the vectors
+         and a removal or a changed paper means rebuilding the graph).
+- ivfpq: IndexIVFPQ (coarse k-means cells, 48-byte product-quantised codes), whose candidates are
+         re-scored exactly against the memory-mapped vectors.npy ("refine"): tiny in memory,
+         quick to build and to update, the default for large indexes.
+
+The parameters a search needs (efSearch, nprobe, refine) are recorded in the manifest's `index`
+block, so an index is searched the way it was measured.
+"""
 from __future__ import annotations
+
+import math
+import os
+from typing import Callable
 
 import numpy as np
 
 from ..errors import UsageError
+from . import storage  # noqa: F401  (sets OpenMP's wait policy before FAISS is imported)
 
 INDEX_TYPES = ("auto", "flat", "hnsw", "ivfpq")
+
+# `auto` keeps exact search up to this many papers. Measured with scripts/benchmark.py on 2 cores:
+# one flat query costs ~0.2 ms per 1,000 papers, so 100K papers is ~20 ms, the latency budget.
+FLAT_MAX = 100_000
+
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 40
+HNSW_EF_SEARCH = 128  # recall@10 >= 0.99 on the benchmark's data at 100K-1M (see docs/performance.json)
+
+IVFPQ_MIN_PAPERS = 1_000  # below this the product quantiser cannot be trained; use flat
+IVFPQ_SUBQUANTIZERS = 48  # 384 dims / 48 = 8 dims per byte-sized code
+IVFPQ_REFINE = 10  # re-score 10x the requested candidates exactly
+IVFPQ_TRAIN_PER_CELL = 40  # faiss warns below 39 training points per cell
+IVFPQ_TRAIN_MAX = 100_000
 
 
 def choose_index_type(requested: str, n: int) -> str:
@@ -13,22 +43,129 @@ def choose_index_type(requested: str, n: int) -> str:
         raise UsageError(f"--index-type {requested!r}: choose one of {', '.join(INDEX_TYPES)}")
     if requested != "auto":
         return requested
-    return "flat"
+    return "flat" if n <= FLAT_MAX else "ivfpq"
 
 
-def build_faiss(vectors: np.ndarray, index_type: str) -> tuple[object, dict]:
+def ivfpq_shape(n: int) -> dict:
+    """Cells, code bits and probes for n vectors: ~2*sqrt(n) cells, probing ~1.5% of them (at least 16)."""
+    nlist = max(16, int(2 * math.sqrt(n)))
+    nbits = int(max(4, min(8, math.floor(math.log2(max(2, n) / 39)))))
+    nprobe = min(nlist, max(16, nlist // 64))
+    return {"nlist": nlist, "nbits": nbits, "nprobe": nprobe}
+
+
+def build_faiss(vectors: np.ndarray, index_type: str, *, seed: int = 0) -> tuple[object, dict]:
     """Returns the FAISS index and the parameters to record in the manifest."""
     import faiss
 
-    dim = vectors.shape[1]
+    faiss.omp_set_num_threads(cpu_threads())  # a search in this process may have left it at 1
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    n, dim = vectors.shape
     if index_type == "flat":
         index = faiss.IndexFlatIP(dim)
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        index.add(vectors)
         return index, {"type": "flat", "metric": "inner_product"}
-    raise UsageError(f"index type {index_type!r} is not available yet; use --index-type flat")
+    if index_type == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.add(vectors)
+        return index, {"type": "hnsw", "metric": "inner_product", "M": HNSW_M,
+                       "efConstruction": HNSW_EF_CONSTRUCTION, "efSearch": HNSW_EF_SEARCH}
+    if index_type == "ivfpq":
+        if n < IVFPQ_MIN_PAPERS:
+            raise UsageError(f"--index-type ivfpq needs at least {IVFPQ_MIN_PAPERS:,} papers (this corpus has {n}); "
+                             "use --index-type flat (or auto)")
+        if dim % IVFPQ_SUBQUANTIZERS:
+            raise UsageError(f"--index-type ivfpq needs a dimension divisible by {IVFPQ_SUBQUANTIZERS} (this model: {dim}); use hnsw")
+        shape = ivfpq_shape(n)
+        index = faiss.IndexIVFPQ(faiss.IndexFlatIP(dim), dim, shape["nlist"], IVFPQ_SUBQUANTIZERS, shape["nbits"],
+                                 faiss.METRIC_INNER_PRODUCT)
+        for clustering in (index.cp, index.pq.cp):
+            clustering.seed = seed
+            clustering.min_points_per_centroid = 1  # small corpora: fewer points per cell is fine, refine corrects it
+        sample = min(n, IVFPQ_TRAIN_MAX, IVFPQ_TRAIN_PER_CELL * max(shape["nlist"], 1 << shape["nbits"]))
+        rows = np.sort(np.random.default_rng(seed).choice(n, size=sample, replace=False))
+        index.train(vectors[rows])
+        index.add(vectors)
+        return index, {"type": "ivfpq", "metric": "inner_product", "subquantizers": IVFPQ_SUBQUANTIZERS,
+                       "trained_on": int(sample), "refine": IVFPQ_REFINE, **shape}
+    raise UsageError(f"--index-type {index_type!r}: choose one of {', '.join(INDEX_TYPES)}")
+
+
+def refill_faiss(index, vectors: np.ndarray) -> object:
+    """The same index type with the same training, holding exactly `vectors` (rows renumbered from 0).
+
+    For ivfpq this keeps the trained cells and codebooks, so an update costs one encoding pass and
+    no k-means; flat and hnsw have nothing to keep and are rebuilt by the caller."""
+    import faiss
+
+    faiss.omp_set_num_threads(cpu_threads())
+    fresh = faiss.clone_index(index)
+    fresh.reset()
+    fresh.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return fresh
+
+
+def cpu_threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class VectorSearcher:
+    """A loaded FAISS index searched with the manifest's parameters; ivfpq candidates are re-scored exactly."""
+
+    def __init__(self, index, params: dict, vectors: Callable[[], np.ndarray] | np.ndarray | None = None):
+        self.index = index
+        self.params = dict(params)
+        self.type = self.params.get("type", "flat")
+        self._vectors = vectors
+        if self.type == "hnsw":
+            index.hnsw.efSearch = int(self.params.get("efSearch", HNSW_EF_SEARCH))
+        elif self.type == "ivfpq":
+            index.nprobe = int(self.params["nprobe"])
+
+    @property
+    def ntotal(self) -> int:
+        return int(self.index.ntotal)
+
+    def vectors(self) -> np.ndarray:
+        return self._vectors() if callable(self._vectors) else self._vectors
+
+    def search(self, queries: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, scores), each (len(queries), min(n, ntotal)), best first; row -1 pads a short answer."""
+        import faiss
+
+        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        n = min(n, self.ntotal)
+        # One query gains nothing from OpenMP threads, and on a busy machine their spin-waits cost
+        # 5x (measured: 23 ms on one thread vs 135 ms on two for a 100K flat search).
+        faiss.omp_set_num_threads(1 if len(queries) < 4 else cpu_threads())
+        if self.type != "ivfpq" or self._vectors is None:
+            scores, rows = self.index.search(queries, n)
+            return rows, scores
+        depth = min(self.ntotal, n * int(self.params.get("refine", IVFPQ_REFINE)))
+        _, candidates = self.index.search(queries, depth)
+        return _refine(self.vectors(), queries, candidates, n)
+
+
+def _refine(vectors: np.ndarray, queries: np.ndarray, candidates: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact inner products of each query with its candidate rows; the n best, best first."""
+    rows_out = np.full((len(queries), n), -1, dtype=np.int64)
+    scores_out = np.full((len(queries), n), -np.inf, dtype=np.float32)
+    for i, (query, rows) in enumerate(zip(queries, candidates)):
+        rows = np.unique(rows[rows >= 0])  # sorted, so the memory-mapped reads go forward
+        scores = np.asarray(vectors[rows], dtype=np.float32) @ query
+        order = np.lexsort((rows, -scores))[:n]
+        rows_out[i, :len(order)] = rows[order]
+        scores_out[i, :len(order)] = scores[order]
+    return rows_out, scores_out
 
 
 def search_faiss(index, queries: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(index, VectorSearcher):
+        return index.search(queries, n)
     n = min(n, index.ntotal)
     scores, rows = index.search(np.ascontiguousarray(queries, dtype=np.float32), n)
     return rows, scores

@@ -80,7 +80,10 @@ class Recommender:
         return storage.load_ids(self.folder)
 
     @cached_property
-    def row_of_id(self) -> dict[str, int]:
+    def row_of_id(self):
+        """id -> row; through the index's hash table when it has one, so ids.json is never read whole."""
+        if (self.folder / storage.ID_LOOKUP).is_file():
+            return storage.KeyLookup(self.folder / storage.ID_LOOKUP, lambda key, row: self.papers[row].id == key)
         return {pid: row for row, pid in enumerate(self.ids)}
 
     @cached_property
@@ -92,7 +95,10 @@ class Recommender:
 
     @cached_property
     def faiss_index(self):
-        return storage.load_faiss(self.folder)
+        from ..index.vectors import VectorSearcher
+
+        # Memory-mapped; ivfpq re-scores its candidates against the (memory-mapped) vectors.
+        return VectorSearcher(storage.load_faiss(self.folder), self.manifest["index"], lambda: self.vectors)
 
     @cached_property
     def lexical(self):
@@ -189,12 +195,13 @@ class Recommender:
         return self._closest_title(ref)
 
     @cached_property
-    def _aliases(self) -> dict[str, int]:
+    def _aliases(self):
+        if (self.folder / storage.ALIAS_LOOKUP).is_file():  # a hash table: no need to read every paper
+            return storage.KeyLookup(self.folder / storage.ALIAS_LOOKUP, lambda key, row: key in alias_keys(self.papers[row]))
         aliases: dict[str, int] = {}
         for row, paper in enumerate(self.papers):
-            for value in (paper.id, paper.arxiv_id, paper.doi, paper.title):
-                if value:
-                    aliases.setdefault(_normalise_ref(value), row)
+            for key in alias_keys(paper):
+                aliases.setdefault(key, row)
         return aliases
 
     def _closest_title(self, ref: str) -> int:
@@ -222,6 +229,11 @@ class Recommender:
 
     def info(self) -> dict:
         return {"index": str(self.folder), **self.manifest}
+
+
+def alias_keys(paper: Paper) -> list[str]:
+    """The normalised references `resolve` finds a paper by: its id, arXiv id, DOI and title."""
+    return [_normalise_ref(value) for value in (paper.id, paper.arxiv_id, paper.doi, paper.title) if value]
 
 
 def _normalise_title(text: str) -> str:

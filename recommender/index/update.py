@@ -1,0 +1,192 @@
+"""Incremental updates of an index: add new papers, update changed ones, remove papers by id.
+
+Only new texts and changed texts are embedded (through the embedding cache). The rows of papers already
+in the index keep their order, new papers are appended, removed rows close up; the result is written
+to a temporary folder and renamed into place, like a build, under a lock so two updates never race.
+What an update leaves is what a full build of the same final corpus would give (same rows, vectors,
+lexical index); only an approximate index's internals may differ (an HNSW graph grown by additions).
+"""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import IndexLoadError, PaperNotFound, UsageError
+from ..records import IngestReport, Paper
+from . import storage
+from .build import describe_file, now, write_index
+from .vectors import build_faiss, choose_index_type, cpu_threads, ivfpq_shape, refill_faiss
+
+MAX_IDS_IN_MANIFEST = 100  # the update history names at most this many ids per operation
+
+
+@dataclass
+class UpdateReport:
+    index: Path
+    manifest: dict
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)  # same id, a different record
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+    embedded: int = 0  # vectors computed by the encoder
+    reused: int = 0  # vectors taken from the embedding cache
+    index_rebuilt: bool = False  # False when the FAISS index was extended or refilled instead
+    seconds: float = 0.0
+    ingest: IngestReport | None = None
+
+
+def add_to_index(corpus: list[str | Path], index: str | Path, *, format: str | None = None, progress: bool = True,
+                 use_cache: bool = True, cache_path: Path | None = None) -> UpdateReport:
+    """Add the papers of `corpus` whose id is new; replace those whose id is known but whose record changed."""
+    from ..embed.cache import embed_with_cache
+    from ..ingest import read_corpus
+
+    started = time.perf_counter()
+    folder = storage.index_dir(index)
+    with storage.index_lock(folder):
+        manifest = storage.read_manifest(folder)
+        papers, vectors = _read_contents(folder, manifest)
+        ingest = read_corpus([Path(p) for p in corpus], format=format, dedup_titles=manifest.get("dedup_titles", True))
+        row_of = {p.id: row for row, p in enumerate(papers)}
+        report = UpdateReport(folder, manifest, ingest=ingest)
+        to_embed: list[tuple[int, str]] = []  # (row in the final list, text)
+        for paper in ingest.papers:
+            row = row_of.get(paper.id)
+            if row is None:
+                row_of[paper.id] = len(papers)
+                to_embed.append((len(papers), paper.text))
+                papers.append(paper)
+                report.added.append(paper.id)
+            elif _same_record(papers[row], paper):
+                report.unchanged += 1
+            else:
+                if papers[row].text != paper.text:
+                    to_embed.append((row, paper.text))
+                papers[row] = paper
+                report.updated.append(paper.id)
+        if not report.added and not report.updated:
+            report.seconds = time.perf_counter() - started
+            return report  # nothing to write: the index already holds exactly these papers
+        encoder = _build_encoder(folder, manifest)
+        if progress:
+            print(f"embedding {len(to_embed)} new or changed papers with {manifest['model']['name']} ({encoder.kind})",
+                  file=sys.stderr)
+        new_vectors, report.embedded = embed_with_cache(encoder, [t for _, t in to_embed], progress=progress,
+                                                        use_cache=use_cache, cache_path=cache_path)
+        report.reused = len(to_embed) - report.embedded
+        final = np.zeros((len(papers), vectors.shape[1]), dtype=np.float32)
+        final[:len(vectors)] = vectors
+        changed_rows = [row for row, _ in to_embed if row < len(vectors)]
+        for (row, _), vector in zip(to_embed, new_vectors):
+            final[row] = vector
+        faiss_index, params, report.index_rebuilt = _updated_faiss(folder, manifest, final, appended_only=not changed_rows,
+                                                                   progress=progress)
+        manifest = dict(manifest, index=params, updated=now())
+        manifest["counts"] = _counts(manifest["counts"], papers, ingest)
+        manifest["corpus"] = manifest["corpus"] + [dict(describe_file(Path(p), ingest), added=manifest["updated"])
+                                                   for p in corpus]
+        manifest["updates"] = manifest.get("updates", []) + [{
+            "at": manifest["updated"], "operation": "add", "files": [str(Path(p).resolve()) for p in corpus],
+            "added": len(report.added), "updated": len(report.updated), "unchanged": report.unchanged,
+            "embedded": report.embedded, "ids": (report.added + report.updated)[:MAX_IDS_IN_MANIFEST],
+        }]
+        report.manifest = write_index(folder, papers, final, faiss_index, manifest)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def remove_from_index(ids: list[str], index: str | Path, *, progress: bool = True) -> UpdateReport:
+    """Remove the papers with these exact ids; an unknown id is an error and nothing is removed."""
+    started = time.perf_counter()
+    wanted = list(dict.fromkeys(i.strip() for i in ids if i and i.strip()))
+    if not wanted:
+        raise UsageError("give the ids of the papers to remove (`recommender search` shows them)")
+    folder = storage.index_dir(index)
+    with storage.index_lock(folder):
+        manifest = storage.read_manifest(folder)
+        papers, vectors = _read_contents(folder, manifest)
+        row_of = {p.id: row for row, p in enumerate(papers)}
+        unknown = [i for i in wanted if i not in row_of]
+        if unknown:
+            shown = ", ".join(repr(i) for i in unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+            raise PaperNotFound(f"{folder}: no paper with id {shown}; nothing was removed "
+                                "(ids are exact: `recommender search` or `similar --json` shows them)")
+        gone = {row_of[i] for i in wanted}
+        if len(gone) == len(papers):
+            raise UsageError(f"removing {len(gone)} papers would leave {folder} empty; delete the folder instead")
+        keep = np.array([row for row in range(len(papers)) if row not in gone], dtype=np.int64)
+        papers = [papers[row] for row in keep]
+        final = np.ascontiguousarray(vectors[keep], dtype=np.float32)
+        report = UpdateReport(folder, manifest, removed=wanted)
+        faiss_index, params, report.index_rebuilt = _updated_faiss(folder, manifest, final, appended_only=False,
+                                                                   progress=progress)
+        manifest = dict(manifest, index=params, updated=now())
+        manifest["counts"] = dict(manifest["counts"], papers=len(papers),
+                                  without_abstract=sum(1 for p in papers if not p.abstract.strip()))
+        manifest["updates"] = manifest.get("updates", []) + [{
+            "at": manifest["updated"], "operation": "remove", "removed": len(wanted), "ids": wanted[:MAX_IDS_IN_MANIFEST],
+        }]
+        report.manifest = write_index(folder, papers, final, faiss_index, manifest)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _read_contents(folder: Path, manifest: dict) -> tuple[list[Paper], np.ndarray]:
+    papers = list(storage.PaperStore(folder))
+    vectors = storage.load_vectors(folder)
+    if len(papers) != manifest["counts"]["papers"] or vectors.shape != (len(papers), manifest["dimension"]):
+        raise IndexLoadError(f"{folder}: papers, vectors and manifest disagree (corrupt index); rebuild it with `recommender build`")
+    return papers, vectors
+
+
+def _same_record(old: Paper, new: Paper) -> bool:
+    """Equal apart from where the record was read from."""
+    return dict(old.to_dict(), source=None) == dict(new.to_dict(), source=None)
+
+
+def _build_encoder(folder: Path, manifest: dict):
+    """The encoder that built the index (same model, same kind), so old and new vectors are comparable."""
+    from ..embed import load_encoder, resolve_model
+
+    built = manifest["model"]
+    ref = resolve_model(built["name"])
+    if ref.fingerprint != built["fingerprint"]:
+        raise IndexLoadError(f"{folder}: built with model {built['name']!r} (fingerprint {built['fingerprint']}), "
+                             f"but the copy found here differs ({ref.fingerprint}); rebuild the index with `recommender build`")
+    return load_encoder(ref, manifest["encoder"]["build"])
+
+
+def _updated_faiss(folder: Path, manifest: dict, vectors: np.ndarray, *, appended_only: bool, progress: bool):
+    """The FAISS index for the final vectors, reusing the old one where that gives the same result faster.
+
+    flat: rebuilt (a copy, seconds even at 1M). ivfpq: the trained cells and codebooks are kept and the
+    codes re-encoded, unless the corpus outgrew them (2x the cells it would now get). hnsw: new rows are
+    added to the graph; a changed or removed row means rebuilding it (HNSW cannot delete)."""
+    params = manifest["index"]
+    kind = params["type"]
+    requested = params.get("requested", kind)
+    wanted = choose_index_type(requested, len(vectors))
+    if wanted == kind == "ivfpq" and ivfpq_shape(len(vectors))["nlist"] <= 2 * params["nlist"]:
+        old = storage.load_faiss(folder, mmap=False)
+        return refill_faiss(old, vectors), params, False
+    if wanted == kind == "hnsw" and appended_only:
+        import faiss
+
+        old = storage.load_faiss(folder, mmap=False)
+        faiss.omp_set_num_threads(cpu_threads())
+        old.add(np.ascontiguousarray(vectors[old.ntotal:], dtype=np.float32))
+        return old, params, False
+    if progress and wanted != "flat":
+        print(f"rebuilding the {wanted} index over {len(vectors)} vectors", file=sys.stderr)
+    index, new_params = build_faiss(vectors, wanted)
+    return index, dict(new_params, requested=requested), True
+
+
+def _counts(old: dict, papers: list[Paper], ingest: IngestReport) -> dict:
+    return dict(old, papers=len(papers), skipped=old.get("skipped", 0) + len(ingest.skipped),
+                duplicates=old.get("duplicates", 0) + len(ingest.duplicates),
+                without_abstract=sum(1 for p in papers if not p.abstract.strip()))
