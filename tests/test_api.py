@@ -1,6 +1,9 @@
 """The HTTP API on the bundled listing (real model): every endpoint, every bad request, and concurrency."""
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -111,7 +114,7 @@ def test_recommend_from_likes_and_dislikes(client, seed_rec, ids):
 def test_reading_list_json_and_markdown(client):
     body = client.post("/api/reading-list", json={"query": "privacy in machine learning", "n": 5, "diversity": 0.3}).json()
     assert len(body["items"]) == 5 and [i["position"] for i in body["items"]] == [1, 2, 3, 4, 5]
-    assert all(i["reason"] for i in body["items"]) and body["themes"]
+    assert all(i["reason"] and i["abstract"] for i in body["items"]) and body["themes"]
     assert sum("rivacy" in i["title"] or "Private" in i["title"] for i in body["items"]) >= 3
     markdown = client.post("/api/reading-list", json={"query": "privacy", "n": 3, "format": "markdown"})
     assert markdown.headers["content-type"].startswith("text/markdown")
@@ -244,3 +247,27 @@ def test_concurrent_requests_get_the_same_answers_as_sequential_ones(client):
     with ThreadPoolExecutor(max_workers=16) as pool:
         concurrent = list(pool.map(ids_of, requests * 4))
     assert concurrent == sequential * 4
+
+
+# --- `recommender serve` refuses what it cannot do, in one line, before it listens --------------------
+def serve_error(*args) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "recommender", "serve", *map(str, args)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert len([line for line in proc.stderr.splitlines() if line.startswith("error:")]) == 1, proc.stderr
+    return proc
+
+
+def test_serve_errors(tmp_path, seed_index):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    missing = serve_error("--index", tmp_path / "none", "--port", free)
+    assert missing.returncode == 3 and "no index here" in missing.stderr
+    assert "choose one of" in serve_error("--index", seed_index, "--log-level", "loud").stderr
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        taken = serve_error("--index", seed_index, "--port", port)
+    assert taken.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in taken.stderr

@@ -193,6 +193,14 @@ def test_reading_list_exports_bibtex_and_markdown(page):
     markdown = page.get_by_label(re.compile("^Reading list as Markdown")).input_value()
     assert markdown.index("Label Poisoning") < markdown.index("Few-shot Backdoor")
 
+    # Suggestions start from the query and leave out what the list already holds.
+    page.get_by_role("button", name="Suggest papers").click()
+    expect(page.locator("#results-heading")).to_have_text("Suggested reading")
+    expect(page.locator("#result-list .reason").first).to_be_visible()
+    suggested = titles(page, "result-list")
+    assert suggested and not {FEW_SHOT, "Label Poisoning is All You Need"} & set(suggested)
+    assert any("Backdoor" in t for t in suggested[:3])
+
 
 def test_filters_narrow_the_results_and_bad_ones_say_why(page):
     page.get_by_label("From year").fill("2024")
@@ -218,3 +226,9 @@ def test_phone_width_has_no_sideways_scrolling(browser, server):
         assert search_box["x"] >= 0 and search_box["x"] + search_box["width"] <= 375
     finally:
         context.close()
+
+
+def test_api_docs_render_without_the_internet(page, server):
+    page.goto(f"{server}/docs")  # Swagger UI from the fastapi-offline package, not a CDN
+    expect(page.locator(".opblock-summary-path", has_text="/api/search")).to_be_visible()
+    expect(page.locator(".opblock-summary-path", has_text="/api/recommend")).to_be_visible()

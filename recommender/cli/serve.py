@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Optional
 
 import typer
 
@@ -36,6 +37,8 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0 opens it to your network)."),
     port: int = typer.Option(8000, "--port", help="Port to listen on.", min=1, max=65535),
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level: critical | error | warning | info | debug."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, max=256,
+                                          help="Requests computed at once; the others wait in line (default: 4 per core)."),
 ):
     """Serve the web page and the JSON API (docs at /docs) over an index."""
     try:
@@ -52,8 +55,8 @@ def serve(
     if log_level not in LOG_LEVELS:
         raise UsageError(f"--log-level {log_level!r}: choose one of {' | '.join(LOG_LEVELS)}")
     check_port_free(host, port)
-    server_app = create_app(index)  # opens and warms the index: a bad one fails here, before the port opens
+    server_app = create_app(index, threads=threads)  # opens and warms the index: a bad one fails here, before the port opens
     rec = server_app.state.rec
     print(f"serving {len(rec)} papers from {rec.folder} on http://{host}:{port}/ "
-          f"(API docs: http://{host}:{port}/docs); Ctrl-C stops", file=sys.stderr)
+          f"(API docs: http://{host}:{port}/docs; {server_app.state.threads} worker threads); Ctrl-C stops", file=sys.stderr)
     uvicorn.run(server_app, host=host, port=port, log_level=log_level)

@@ -6,10 +6,10 @@
 from __future__ import annotations
 
 
-def create_app(index, *, model: str | None = None):
+def create_app(index, *, model: str | None = None, threads: int | None = None):
     from .app import create_app as _create_app
 
-    return _create_app(index, model=model)
+    return _create_app(index, model=model, threads=threads)
 
 
 __all__ = ["create_app"]

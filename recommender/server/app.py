@@ -1,7 +1,9 @@
 """The FastAPI application: one opened index shared by every request, the API routes and the page."""
 from __future__ import annotations
 
+import os
 import time
+from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -68,17 +70,33 @@ def _fastapi(**kwargs) -> FastAPI:
     return FastAPIOffline(static_url="/docs-static", **kwargs)
 
 
-def create_app(index, *, model: str | None = None) -> FastAPI:
+def default_threads() -> int:
+    # Queries are CPU-bound (the encoder, BM25, a classifier per recommendation): more threads than a
+    # few per core only add switching and memory, and a request waits its turn as cheaply in the queue.
+    return max(4, 4 * (os.cpu_count() or 1))
+
+
+def create_app(index, *, model: str | None = None, threads: int | None = None) -> FastAPI:
     """An app serving `index` (a folder, a bare name, or an opened Recommender); loads and warms it now.
 
     Opening here rather than on startup makes a bad index a clean CLI error before the port opens.
+    `threads`: how many requests compute at once (the rest wait in line); default 4 per core.
     """
     from ..search.engine import Recommender
 
     rec = index if isinstance(index, Recommender) else Recommender.open(index, model=model)
     warm_seconds = warm(rec)
+    threads = threads or default_threads()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        import anyio.to_thread
+
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        yield
 
     app = _fastapi(
+        lifespan=lifespan,
         title="Paper recommender",
         version=__version__,
         description="Related work and reading lists over one paper index. Errors are "
@@ -87,6 +105,7 @@ def create_app(index, *, model: str | None = None) -> FastAPI:
     app.state.rec = rec
     app.state.facets = facets(rec)
     app.state.warm_seconds = warm_seconds
+    app.state.threads = threads
     install_error_handlers(app)
     app.add_middleware(GuardMiddleware)
 

@@ -20,12 +20,10 @@ log = logging.getLogger("recommender.server")
 MAX_BODY_BYTES = 1_000_000
 
 # The page loads nothing from elsewhere and runs no inline script: corpus text can never become code.
-PAGE_HEADERS = [
-    (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-                                 b"frame-ancestors 'none'; form-action 'self'"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
-]
+# (/docs is FastAPI's Swagger page, whose inline script this policy would block: it gets the other headers.)
+PAGE_CSP = (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+                                        b"frame-ancestors 'none'; form-action 'self'")
+COMMON_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
 
 
 def error_response(status: int, kind: str, message: str) -> JSONResponse:
@@ -86,7 +84,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 class GuardMiddleware:
-    """Pure ASGI: refuses bodies over MAX_BODY_BYTES with a 413 and adds the page's security headers.
+    """Pure ASGI: refuses bodies over MAX_BODY_BYTES with a 413 and adds the security headers.
 
     A body is read here, up to the cap, before the app sees it: a chunked upload without a
     Content-Length is held to the same cap, and the app then parses bytes already in memory.
@@ -126,9 +124,11 @@ class GuardMiddleware:
                 return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
             return await receive()
 
+        extra = COMMON_HEADERS + ([PAGE_CSP] if scope["path"] == "/" or scope["path"].startswith(("/static/", "/api/")) else [])
+
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + PAGE_HEADERS
+                message["headers"] = list(message.get("headers", [])) + extra
             await send(message)
 
         await self.app(scope, replay, send_with_headers)

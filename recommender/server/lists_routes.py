@@ -33,7 +33,7 @@ def resolve_ids(rec, refs: list[str]) -> list[str]:
     return ids
 
 
-@router.post("/recommend", response_model=ResultsOut)
+@router.post("/recommend", response_model=ResultsOut, summary="Recommend from liked and disliked papers")
 def recommend(body: RecommendBody, rec=Depends(get_rec)) -> dict:
     """Papers like the liked ones and unlike the disliked ones (`recommender.lists.recommend`); seeds are left out."""
     from ..lists import recommend as recommend_papers
@@ -45,7 +45,7 @@ def recommend(body: RecommendBody, rec=Depends(get_rec)) -> dict:
     return results_body({"like": like, "unlike": unlike, "query": body.query}, results, body.mode, started)
 
 
-@router.post("/reading-list", responses=TEXT_RESPONSE)
+@router.post("/reading-list", responses=TEXT_RESPONSE, summary="Reading list")
 def reading_list(body: ReadingListBody, rec=Depends(get_rec)):
     """A reading list in themes and reading order, each paper with its reason (`recommender.lists.reading_list`).
 
@@ -65,10 +65,15 @@ def reading_list(body: ReadingListBody, rec=Depends(get_rec)):
                                     filters=body.filters(), method=body.method, mode=body.mode)
     if body.format != "json":
         return PlainTextResponse(export(listing, body.format), media_type=MEDIA_TYPES[body.format])
-    return {**listing.to_dict(), "took_ms": round((time.perf_counter() - started) * 1000, 2)}
+    data = listing.to_dict()
+    for item in data["items"]:  # what a page shows on a card, as search results have it
+        paper = rec.papers[rec.row_of_id[item["id"]]]
+        item.update(abstract=paper.abstract, authors_truncated=paper.authors_truncated, venue=paper.venue,
+                    has_code=paper.has_code)
+    return {**data, "took_ms": round((time.perf_counter() - started) * 1000, 2)}
 
 
-@router.post("/export", responses=TEXT_RESPONSE)
+@router.post("/export", responses=TEXT_RESPONSE, summary="Export papers by id")
 def export_papers(body: ExportBody, rec=Depends(get_rec)):
     """Papers given by id, in that order, as BibTeX, Markdown, JSON, CSV or a text table."""
     from ..lists import export

@@ -1,7 +1,9 @@
 """Search, similar papers, one paper, index info and health.
 
-Plain `def` endpoints: FastAPI runs them in its thread pool, so a query that encodes text or scores
-BM25 never blocks the event loop. The shared Recommender was warmed at startup (see app.warm).
+Endpoints that compute are plain `def`: FastAPI runs them in its thread pool, so a query that encodes
+text or scores BM25 never blocks the event loop. Those that only look something up (health, info, a
+paper by id) are `async`: they answer at once, even while every worker thread is busy.
+The shared Recommender was warmed at startup (see app.warm).
 """
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ ERRORS = {400: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": Err
 router = APIRouter(prefix="/api", responses=ERRORS)
 
 
-def get_rec(request: Request):
+async def get_rec(request: Request):
+    # async: a plain-def dependency would take a worker thread even for the async endpoints
     return request.app.state.rec
 
 
@@ -27,19 +30,19 @@ def results_body(query, results, mode: str | None, started: float) -> dict:
             "results": [result_out(r) for r in results]}
 
 
-@router.get("/health", tags=["index"])
-def health(rec=Depends(get_rec)) -> dict:
+@router.get("/health", tags=["index"], summary="Health")
+async def health(rec=Depends(get_rec)) -> dict:
     """Liveness: the index is loaded and answering."""
     return {"status": "ok", "papers": len(rec)}
 
 
-@router.get("/info", tags=["index"])
-def info(request: Request, rec=Depends(get_rec)) -> dict:
+@router.get("/info", tags=["index"], summary="Index info")
+async def info(request: Request, rec=Depends(get_rec)) -> dict:
     """The index manifest (as `recommender info --json`), plus categories and years for filters."""
     return {**rec.info(), "facets": request.app.state.facets}
 
 
-@router.get("/search", response_model=ResultsOut, tags=["search"])
+@router.get("/search", response_model=ResultsOut, tags=["search"], summary="Search by text")
 def search(params: Annotated[SearchParams, Query()], rec=Depends(get_rec)) -> dict:
     """The papers nearest to a text (`Recommender.search`)."""
     started = time.perf_counter()
@@ -47,13 +50,13 @@ def search(params: Annotated[SearchParams, Query()], rec=Depends(get_rec)) -> di
     return results_body(params.q, results, params.mode, started)
 
 
-@router.get("/similar", response_model=ResultsOut, tags=["search"])
+@router.get("/similar", response_model=ResultsOut, tags=["search"], summary="Papers like a paper of the index")
 def similar(params: Annotated[SimilarParams, Query()], rec=Depends(get_rec)) -> dict:
     """The papers nearest to a paper of the index, the paper itself left out (`Recommender.similar`)."""
     return _similar(rec, SimilarBody(**params.model_dump()))
 
 
-@router.post("/similar", response_model=ResultsOut, tags=["search"])
+@router.post("/similar", response_model=ResultsOut, tags=["search"], summary="Papers like a paper, in the index or not")
 def similar_post(body: SimilarBody, rec=Depends(get_rec)) -> dict:
     """Like GET /api/similar, or for a paper outside the index given by `title` and/or `abstract`."""
     return _similar(rec, body)
@@ -73,8 +76,8 @@ def _similar(rec, body: SimilarBody) -> dict:
     return results_body(label, results, body.mode, started)
 
 
-@router.get("/papers/{paper_id:path}", response_model=PaperOut, tags=["index"])
-def paper(paper_id: str, rec=Depends(get_rec)) -> dict:
+@router.get("/papers/{paper_id:path}", response_model=PaperOut, tags=["index"], summary="A paper by id")
+async def paper(paper_id: str, rec=Depends(get_rec)) -> dict:
     """One paper by its id (exactly as results give it)."""
     row = rec.row_of_id.get(paper_id) if len(paper_id) <= MAX_REF_CHARS else None
     if row is None:

@@ -181,13 +181,14 @@
       () => api(`/api/search?${queryString({q, k: RESULTS_K})}`));
   }
 
-  async function showSimilar(paper) {
+  // `focus`: move the keyboard to the new results (a click on a card's button), not when a filter re-runs it.
+  async function showSimilar(paper, focus = true) {
     const shown = await showResults({kind: "similar", paper: brief(paper), heading: `Papers like “${paper.title}”`},
       () => api(`/api/similar?${queryString({paper: paper.id, k: RESULTS_K})}`));
-    if (shown) els.results.focus();
+    if (shown && focus) els.results.focus();
   }
 
-  async function suggestReading() {
+  async function suggestReading(focus = true) {
     const like = idsWithVote(1);
     const q = els.q.value.trim();
     if (!like.length && !q) {
@@ -199,15 +200,15 @@
     const body = {query: q || null, like, unlike: idsWithVote(-1), bib_ids: state.reading.map((p) => p.id),
                   n: RESULTS_K, ...filters};
     const shown = await showResults({kind: "suggest", heading: "Suggested reading"}, () => api("/api/reading-list", body));
-    if (shown) els.results.focus();
+    if (shown && focus) els.results.focus();
   }
 
   function rerunView() {
     const view = state.view;
     if (!view) return;
     if (view.kind === "search") search(view.q);
-    else if (view.kind === "similar") showSimilar(view.paper);
-    else if (view.kind === "suggest") suggestReading();
+    else if (view.kind === "similar") showSimilar(view.paper, false);
+    else if (view.kind === "suggest") suggestReading(false);
   }
 
   // --- likes, dislikes and the recommendations they drive -----------------------------------------
@@ -351,7 +352,8 @@
       const info = await api("/api/info");
       state.storageKey = `recommender:${info.index}`;
       const built = (info.created || "").slice(0, 10);
-      els.info.textContent = `${info.counts.papers} papers · ${info.model.name} · built ${built}`;
+      els.info.textContent = `${info.counts.papers} papers · ${info.model.name}`;
+      els.info.title = `index ${info.index}, built ${built}`;
       const facets = info.facets || {};
       for (const {name, papers} of facets.categories || []) {
         const option = document.createElement("option");
@@ -384,7 +386,7 @@
         if (input !== els.mode) refreshRecommendations();
       });
     }
-    $("#suggest").addEventListener("click", suggestReading);
+    $("#suggest").addEventListener("click", () => suggestReading());
     $("#export-bibtex").addEventListener("click", () => exportReading("bibtex"));
     $("#export-markdown").addEventListener("click", () => exportReading("markdown"));
     $("#export-copy").addEventListener("click", () => navigator.clipboard && navigator.clipboard.writeText(els.exportOutput.value));
