@@ -44,6 +44,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--pool", type=int, default=300, help="Distinct requests the clients replay.")
     parser.add_argument("--timeout", type=float, default=30.0, help="Seconds before a request counts as failed.")
     parser.add_argument("--threads", type=int, help="The server's --threads (default: its own).")
+    parser.add_argument("--only", choices=list(MIX), help="Send only this kind of request (default: the mix).")
     parser.add_argument("--out", type=Path, help="Write the figures here as JSON.")
     args = parser.parse_args()
     if not 1 <= args.clients <= MAX_CLIENTS or not 1 <= args.seconds <= MAX_SECONDS:
@@ -118,7 +119,7 @@ def request_pool(args, ids: list[str]) -> list[dict]:
     """A fixed, seeded mix of requests: the same pool every run."""
     rng = random.Random(0)
     queries = [json.loads(line)["text"] for line in args.queries.read_text(encoding="utf-8").splitlines() if line.strip()]
-    kinds = rng.choices(list(MIX), weights=list(MIX.values()), k=args.pool)
+    kinds = [args.only] * args.pool if args.only else rng.choices(list(MIX), weights=list(MIX.values()), k=args.pool)
     pool = []
     for kind in kinds:
         if kind == "search":
@@ -144,14 +145,19 @@ def answer_of(body: dict) -> list[str] | str:
     return [r["id"] for r in body["results"]] if "results" in body else body["id"]
 
 
-async def learn_answers(url: str, pool: list[dict]) -> None:
+async def learn_answers(url: str, pool: list[dict]) -> list:
+    """Each request of the pool once, one at a time: its answer, and its latency with no other client."""
     import httpx
 
+    alone = []
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
         for item in pool:
+            started = time.perf_counter()
             response = await client.request(item["method"], item["path"], params=item.get("params"), json=item.get("json"))
             response.raise_for_status()
             item["answer"] = answer_of(response.json())
+            alone.append((item["kind"], time.perf_counter() - started, "ok", started))
+    return alone
 
 
 async def client_loop(url: str, pool: list[dict], seed: int, deadline: float, timeout: float, records: list) -> None:
@@ -217,7 +223,7 @@ def main() -> None:
     proc, url = start_server(args.index, log, args.threads)
     try:
         pool = request_pool(args, ids)
-        asyncio.run(learn_answers(url, pool))
+        alone = asyncio.run(learn_answers(url, pool))
         records: list = []
         deadline = time.perf_counter() + args.seconds
         started = time.perf_counter()
@@ -240,10 +246,11 @@ def main() -> None:
     result = {
         "index": str(args.index), "papers": len(ids), "clients": args.clients, "server_threads": args.threads or "default",
         "seconds": round(elapsed, 2),
-        "pool": len(pool), "mix": MIX, "server_healthy_after": healthy, "server_peak_rss_mib": rss,
+        "pool": len(pool), "mix": {args.only: 1.0} if args.only else MIX, "server_healthy_after": healthy, "server_peak_rss_mib": rss,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "load_average_1min_after": round(os.getloadavg()[0], 2)},  # other jobs sharing the cores
         **summarise(records, elapsed),
+        "one_client": {k: v for k, v in summarise(alone, sum(r[1] for r in alone)).items() if k != "errors_by_kind"},
     }
     rows = [("all", result["all"])] + [(kind, result[kind]) for kind in MIX if kind in result]
     print(f"{len(ids)} papers, {args.clients} clients, {elapsed:.1f}s on loopback; server peak RSS {rss} MiB, "
@@ -252,6 +259,9 @@ def main() -> None:
     for name, f in rows:
         print(f"{name:<10} {f['requests']:>8} {f['requests_per_s']:>7} {f['p50_ms']:>8} {f['p90_ms']:>8} "
               f"{f['p99_ms']:>8} {f['max_ms']:>8} {f['errors']:>6}")
+    print("one client at a time (the same requests, before the load): p50 / p99 ms")
+    for name, f in result["one_client"].items():
+        print(f"  {name:<12} {f['p50_ms']:>8} / {f['p99_ms']:<8} ({f['requests']} requests)")
     if result["errors_by_kind"]:
         print(f"errors: {result['errors_by_kind']}")
     if args.out:

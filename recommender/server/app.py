@@ -26,10 +26,10 @@ def warm(rec) -> float:
     builds the id and alias tables.
     """
     started = time.perf_counter()
-    rec.papers, rec.ids, rec.row_of_id, rec.vectors, rec.faiss_index, rec.lexical, rec.encoder  # noqa: B018
+    rec.papers, rec.row_of_id, rec.vectors, rec.faiss_index, rec.lexical, rec.encoder  # noqa: B018
     rec.search(WARM_QUERY, 1, mode="hybrid")
     if len(rec):
-        rec.resolve(rec.ids[0])
+        rec.resolve(rec.papers[0].id)
         rec._aliases  # noqa: B018  (built on the first reference that is not an exact id)
         _warm_lists(rec)
     return time.perf_counter() - started
@@ -41,7 +41,7 @@ def _warm_lists(rec) -> None:
         from ..lists import recommend, reading_list
     except ImportError:  # pragma: no cover - a tree without the lists feature
         return
-    recommend(rec, [rec.ids[0]], k=1)
+    recommend(rec, [rec.papers[0].id], k=1)
     reading_list(rec, query=WARM_QUERY, n=2)
 
 

@@ -26,7 +26,7 @@ def resolve_ids(rec, refs: list[str]) -> list[str]:
     """Index ids for references (id, arXiv id, DOI or title); PaperNotFound (404) names the first unknown one."""
     ids = []
     for ref in refs:
-        pid = rec.ids[rec.resolve(ref)]
+        pid = rec.papers[rec.resolve(ref)].id
         if pid.startswith("@"):  # the library would take it for a file of references
             raise UsageError(f"paper id {pid!r} starts with '@' and cannot be used as a seed through the API")
         ids.append(pid)
