@@ -1,0 +1,143 @@
+"""The fast encoder: the model's ONNX export on ONNX Runtime, tokenised with `tokenizers`.
+
+Same contract as TorchEncoder (float32, L2-normalised rows) without importing torch,
+transformers or sentence-transformers: a query costs a fraction of a second from a cold process.
+The export is made once per model (see export.py); this module only reads it.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import RecommenderError
+from . import ModelRef
+
+_TOKENIZE_CHUNK = 4096  # texts tokenised per call, so the Encoding objects never pile up
+
+
+def _cpu_threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))  # the cores this process may use
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class OnnxRuntimeModel:
+    """An ONNX token-embedding model plus the pooling/tokenising pipeline around it."""
+
+    def __init__(self, onnx_path: str | Path, tokenizer_json: str, config: dict):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.config = config
+        self.dim = int(config["dim"])
+        self.max_seq_length = int(config["max_seq_length"])
+        self.pooling = str(config["pooling"])
+        if self.pooling not in ("mean", "cls", "max", "mean_sqrt_len_tokens"):
+            raise RecommenderError(f"pooling {self.pooling!r} is not supported by the ONNX encoder; use --encoder torch")
+        self.pad_id = int(config.get("pad_token_id", 0))
+        self.tokenizer = Tokenizer.from_str(tokenizer_json)
+        self.tokenizer.no_padding()  # each batch is padded to its own longest text, below
+        self.tokenizer.enable_truncation(max_length=self.max_seq_length)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = _cpu_threads()
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # a corrupt or foreign file: say which
+            raise RecommenderError(f"cannot load the ONNX model {onnx_path}: {exc}; delete it to re-export") from exc
+        types = {"tensor(int64)": np.int64, "tensor(int32)": np.int32}
+        self._inputs = [(i.name, types.get(i.type, np.int64)) for i in self.session.get_inputs()]
+        self._output = config.get("output", "token_embeddings")
+
+    def tokenize(self, texts: list[str]) -> list[np.ndarray]:
+        """Token ids per text (special tokens added, truncated to max_seq_length)."""
+        ids: list[np.ndarray] = []
+        for start in range(0, len(texts), _TOKENIZE_CHUNK):
+            chunk = [str(t) for t in texts[start:start + _TOKENIZE_CHUNK]]
+            ids.extend(np.asarray(e.ids, dtype=np.int64) for e in self.tokenizer.encode_batch(chunk))
+        return ids
+
+    def encode(self, texts: list[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        batch_size = max(1, int(batch_size))
+        ids = self.tokenize(list(texts))
+        lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+        # Longest first (stable), so neighbours share a length and padding is minimal; the first
+        # batch is the largest, so a memory problem shows at once.
+        order = np.argsort(-lengths, kind="stable")
+        bar = None
+        if progress and len(texts) > batch_size:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(texts), desc="embedding", unit="text", file=sys.stderr)
+        try:
+            for start in range(0, len(order), batch_size):
+                rows = order[start:start + batch_size]
+                out[rows] = self._run_batch([ids[i] for i in rows])
+                if bar is not None:
+                    bar.update(len(rows))
+        finally:
+            if bar is not None:
+                bar.close()
+        return out
+
+    def _run_batch(self, batch: list[np.ndarray]) -> np.ndarray:
+        width = max(len(x) for x in batch)
+        input_ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(batch), width), dtype=np.int64)
+        for row, tokens in enumerate(batch):
+            input_ids[row, :len(tokens)] = tokens
+            mask[row, :len(tokens)] = 1
+        arrays = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": np.zeros_like(input_ids)}
+        feed = {name: arrays[name].astype(dtype, copy=False) for name, dtype in self._inputs}
+        tokens = self.session.run([self._output], feed)[0].astype(np.float32, copy=False)
+        pooled = self._pool(tokens, mask)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return pooled / np.maximum(norms, 1e-12)
+
+    def _pool(self, tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        if self.pooling == "cls":
+            return tokens[:, 0, :]
+        weights = mask[:, :, None].astype(np.float32)
+        if self.pooling == "max":
+            return np.where(weights > 0, tokens, np.float32(-1e9)).max(axis=1)
+        summed = np.einsum("bsd,bs->bd", tokens, mask.astype(np.float32))
+        counts = np.maximum(weights.sum(axis=1), 1e-9)
+        # mean_sqrt_len_tokens differs from mean only by a per-row factor, which normalising removes
+        return summed / counts
+
+
+class OnnxEncoder:
+    """Encoder protocol on the cached ONNX export ("onnx") or its int8 quantisation ("onnx-int8")."""
+
+    def __init__(self, model: ModelRef, quantized: bool = False):
+        from .export import TOKENIZER_FILE, ensure_onnx, read_config
+
+        self.model = model
+        self.kind = "onnx-int8" if quantized else "onnx"
+        path = ensure_onnx(model, quantized=quantized)
+        config = read_config(path.parent)
+        if config is None:  # pragma: no cover - removed between the two calls
+            raise RecommenderError(f"the ONNX export in {path.parent} is incomplete; delete the folder to re-export")
+        tokenizer_json = (path.parent / TOKENIZER_FILE).read_text(encoding="utf-8")
+        self._runtime = OnnxRuntimeModel(path, tokenizer_json, config)
+        self.dim = self._runtime.dim
+        self.path = path
+
+    def encode(self, texts: list[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        return self._runtime.encode(list(texts), batch_size=batch_size, progress=progress)
+
+    def __repr__(self) -> str:
+        return f"OnnxEncoder({self.model.name!r}, kind={self.kind!r}, dim={self.dim})"
+
+
+__all__ = ["OnnxEncoder", "OnnxRuntimeModel"]
