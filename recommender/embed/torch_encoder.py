@@ -14,7 +14,8 @@ class TorchEncoder:
 
         self.model = model
         self._st = SentenceTransformer(model.path, device="cpu", local_files_only=True)
-        self.dim = int(self._st.get_sentence_embedding_dimension())
+        dimension = getattr(self._st, "get_embedding_dimension", None) or self._st.get_sentence_embedding_dimension
+        self.dim = int(dimension())
 
     def encode(self, texts: list[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
         if not texts:
