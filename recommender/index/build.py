@@ -69,7 +69,7 @@ def build_index(corpus: list[str | Path], index: str | Path, *, format: str | No
     manifest = {
         "package_version": __version__,
         "created": now(),
-        **encoder_block(build_encoder, texts),
+        **encoder_block(build_encoder, texts[:AGREEMENT_PROBES], vectors[:AGREEMENT_PROBES]),
         "lexical": LEXICAL_PARAMS,
         "counts": {
             "papers": len(papers),
@@ -98,13 +98,13 @@ def write_index(folder: Path, papers: list[Paper], vectors: np.ndarray, faiss_in
                                          lexical=lexical, manifest=manifest, aliases=alias_keys)
 
 
-def encoder_block(build_encoder, texts: list[str]) -> dict:
+def encoder_block(build_encoder, probes: list[str], stored: np.ndarray) -> dict:
     """The manifest's model/encoder fields: what built the vectors, what encodes queries, and how well they agree."""
     from ..embed import describe
 
     kind = build_encoder.kind
     query_kind = query_encoder_kind(kind)
-    agreement = _agreement(build_encoder, query_kind, texts[:AGREEMENT_PROBES])
+    agreement = _agreement(build_encoder, query_kind, probes, stored)
     return {
         "model": {**describe(build_encoder), "name": build_encoder.model.name, "normalized": True},
         "dimension": int(build_encoder.dim),
@@ -126,19 +126,20 @@ def describe_file(path: Path, report: IngestReport) -> dict:
     }
 
 
-def _agreement(build_encoder, query_kind: str, probes: list[str]) -> float:
-    """Min cosine between the build encoder's and the query encoder's vectors for a few corpus texts."""
-    if query_kind == build_encoder.kind or not probes:
+def _agreement(build_encoder, query_kind: str, probes: list[str], stored: np.ndarray) -> float:
+    """Min cosine between the stored vectors of a few corpus texts and what the query encoder makes of each
+    text on its own, as it encodes a query. Measured even when the kinds match: int8 quantises activations
+    per batch, so the same text in another batch gives a (slightly) different vector."""
+    if not probes:
         return 1.0
     from ..embed import load_encoder
 
-    query_encoder = load_encoder(build_encoder.model, query_kind)
-    a = build_encoder.encode(probes)
-    b = query_encoder.encode(probes)
-    agreement = float(np.min(np.sum(a * b, axis=1)))
+    query_encoder = build_encoder if query_kind == build_encoder.kind else load_encoder(build_encoder.model, query_kind)
+    alone = np.vstack([query_encoder.encode([text]) for text in probes])
+    agreement = float(np.min(np.sum(alone * np.asarray(stored, dtype=np.float32), axis=1)))
     if agreement < 0.99:
         raise RecommenderError(
             f"the {query_kind} query encoder disagrees with the {build_encoder.kind} build encoder "
-            f"(min cosine {agreement:.4f}); build with --encoder {query_kind}"
+            f"(min cosine {agreement:.4f} on texts of the corpus); build with --encoder onnx, whose vectors do not depend on the batch"
         )
     return round(agreement, 6)

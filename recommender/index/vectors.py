@@ -34,6 +34,10 @@ HNSW_EF_SEARCH = 128  # recall@10 >= 0.99 on the benchmark's data at 100K-1M (se
 IVFPQ_MIN_PAPERS = 1_000  # below this the product quantiser cannot be trained; use flat
 IVFPQ_SUBQUANTIZERS = 48  # 384 dims / 48 = 8 dims per byte-sized code
 IVFPQ_REFINE = 10  # re-score 10x the requested candidates exactly
+# A query's 10 nearest neighbours lie in a few dozen cells whatever the corpus size (benchmark sweep:
+# recall@10 0.95 / 0.98 / 0.99 at 16 / 32 / 64 cells for 10K papers, similar at 100K), and 64 cells
+# cost well under a millisecond, so the probe count is fixed rather than a share of the cells.
+IVFPQ_NPROBE = 64
 IVFPQ_TRAIN_PER_CELL = 40  # faiss warns below 39 training points per cell
 IVFPQ_TRAIN_MAX = 100_000
 
@@ -47,10 +51,10 @@ def choose_index_type(requested: str, n: int) -> str:
 
 
 def ivfpq_shape(n: int) -> dict:
-    """Cells, code bits and probes for n vectors: ~2*sqrt(n) cells, probing ~1.5% of them (at least 16)."""
+    """Cells, code bits and probes for n vectors: ~2*sqrt(n) cells, of which a query scans IVFPQ_NPROBE."""
     nlist = max(16, int(2 * math.sqrt(n)))
     nbits = int(max(4, min(8, math.floor(math.log2(max(2, n) / 39)))))
-    nprobe = min(nlist, max(16, nlist // 64))
+    nprobe = min(nlist, IVFPQ_NPROBE)
     return {"nlist": nlist, "nbits": nbits, "nprobe": nprobe}
 
 

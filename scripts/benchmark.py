@@ -1,0 +1,547 @@
+#!/usr/bin/env python
+"""How fast the recommender is at 1K-1M papers, side by side with the obvious implementation, in one run.
+
+    python scripts/benchmark.py                                   # everything: text, cold start, scale to 1M
+    python scripts/benchmark.py --sections scale --sizes 1000,10000 --out /tmp/b.json --plot /tmp/b.png
+    python scripts/benchmark.py --quality .cache/enc/eval-*.json  # add nDCG@10 per encoder from `recommender evaluate`
+
+Sections (figures are medians over --repeats unless said otherwise):
+  text   embedding papers/s per encoder on real abstracts of ../shared/benchmarks (the encoders take
+         turns within each repeat, so load from other processes falls on all alike), padding waste of
+         length-sorted batches, build papers/s of a 1K-paper index (ours, cold cache) against the obvious
+         build (sentence-transformers + IndexFlatIP), a rebuild of the unchanged corpus, an `add` of 10 papers.
+  cold   time to first result of a fresh `recommender search` / `similar` process on the 1K index, and of
+         the obvious script (import sentence-transformers, load the model, encode, IndexFlatIP search).
+  scale  per corpus size and index type, on synthetic vectors: build time and peak memory, size on disk,
+         query latency p50/p99 (cold process and warm, single and batched of 64), recall@10 against
+         exact search, peak memory of the query process; the obvious IndexFlatIP read into memory beside it.
+Synthetic vectors: real abstract vectors (the three dev collections) as parents; each synthetic paper is
+a parent plus Gaussian noise with the real collection's own covariance (scaled by SPREAD), normalised.
+At 100K papers a query's nearest neighbours then have cosines 0.79 (top 1) and 0.71 (10th), against
+0.69 and 0.58 among the real abstracts: clustered like real embeddings, not uniform noise.
+Page cache: files are read after being written, so "cold" is a fresh process, not a cold disk.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+OWN_WAIT_POLICY = "OMP_WAIT_POLICY" not in os.environ
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as recommender.index.storage does, before faiss loads
+
+import numpy as np  # noqa: E402
+
+BENCHMARKS = ROOT.parent / "shared" / "benchmarks"
+COLLECTIONS = ("scifact", "csfcube", "cisi")
+SPREAD = 0.7
+QUERY_TEXT = "defenses against backdoor attacks on neural networks"
+TYPES = ("flat", "hnsw", "ivfpq")
+OBVIOUS_QUERY = """
+import json, sys, time
+t0 = time.perf_counter()
+from sentence_transformers import SentenceTransformer
+import faiss
+model = SentenceTransformer({model!r}, device="cpu")
+index = faiss.read_index({faiss_file!r})
+ids = json.load(open({ids_file!r}))
+scores, rows = index.search(model.encode([{query!r}], normalize_embeddings=True), 10)
+print(json.dumps({{"seconds": time.perf_counter() - t0, "first": ids[rows[0][0]]}}))
+"""
+
+
+def pct(values, q):
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q)) if len(values) else None
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. Not ru_maxrss: that one keeps the parent's size across fork + exec."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def folder_mb(folder: Path) -> float:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20
+
+
+def real_papers(n: int | None = None, seed: int = 0) -> list:
+    """Papers of the three dev collections: all of them, or a seeded sample of n."""
+    from recommender.ingest import read_corpus
+
+    papers = [p for name in COLLECTIONS for p in read_corpus([BENCHMARKS / name / "corpus.jsonl"], dedup_titles=False).papers]
+    if n is None:
+        return papers
+    rows = np.random.default_rng(seed).choice(len(papers), size=min(n, len(papers)), replace=False)
+    return [papers[r] for r in rows]
+
+
+def write_corpus(path: Path, papers: list, prefix: str) -> Path:
+    with open(path, "w", encoding="utf-8") as out:
+        for i, p in enumerate(papers):
+            out.write(json.dumps({"_id": f"{prefix}{i}", "title": p.title, "text": p.abstract}) + "\n")
+    return path
+
+
+def run_child(args: list[str], timeout: float = 7200, obvious: bool = False) -> dict:
+    """Run this script (or code) in a fresh process; its last stdout line is JSON.
+
+    The obvious implementation runs with OpenMP's default (spinning) wait policy, as it would anywhere else."""
+    env = dict(os.environ)
+    if obvious and OWN_WAIT_POLICY:
+        env.pop("OMP_WAIT_POLICY", None)
+    started = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark child {args[:3]} failed:\n{proc.stderr[-3000:]}")
+    lines = proc.stdout.strip().splitlines()
+    out = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {}
+    out["wall_s"] = time.perf_counter() - started
+    out["cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return out
+
+
+# --- text: encoders, builds, the embedding cache ------------------------------------------------------
+
+def bench_text(args, work: Path) -> dict:
+    from sentence_transformers import SentenceTransformer
+
+    from recommender.embed import load_encoder, resolve_model
+    from recommender.index.build import DEFAULT_BUILD_ENCODER
+
+    papers = real_papers(args.text_sample, seed=1)
+    texts = [p.text for p in papers]
+    ref = resolve_model(None)
+    obvious = SentenceTransformer(ref.path, device="cpu")
+    encoders = {"sentence-transformers (obvious)": lambda t: obvious.encode(t, normalize_embeddings=True)}
+    for kind in ("onnx", "onnx-int8"):
+        encoder = load_encoder(ref, kind)
+        encoders[kind] = encoder.encode
+    times: dict[str, list[float]] = {name: [] for name in encoders}
+    vectors = {}
+    for name, encode in encoders.items():
+        encode(texts[:16])  # warm-up: first-call allocations, not steady throughput
+    for _ in range(args.text_repeats):
+        for name, encode in encoders.items():
+            started = time.perf_counter()
+            vectors[name] = np.asarray(encode(texts), dtype=np.float32)
+            times[name].append(time.perf_counter() - started)
+    base = "sentence-transformers (obvious)"
+    result = {"texts": len(texts), "repeats": args.text_repeats, "encoders": {}}
+    for name in encoders:
+        cos = np.sum(vectors[name] * vectors[base], axis=1)
+        result["encoders"][name] = {
+            "papers_per_s": len(texts) / statistics.median(times[name]),
+            "speedup": statistics.median(times[base]) / statistics.median(times[name]),
+            "cosine_to_torch_mean": float(cos.mean()), "cosine_to_torch_min": float(cos.min()),
+        }
+    result["padding"] = padding_waste(load_encoder(ref, "onnx"), texts)
+    result["builds"] = bench_builds(papers, work, DEFAULT_BUILD_ENCODER, obvious)
+    return result
+
+
+def padding_waste(encoder, texts: list[str], batch: int = 64) -> dict:
+    """Share of the tokens fed to the model that are padding, batching in corpus order vs longest first."""
+    lengths = np.array([len(ids) for ids in encoder._runtime.tokenize(texts)])
+
+    def waste(order):
+        padded = sum(len(chunk) * lengths[chunk].max() for chunk in np.array_split(order, max(1, len(order) // batch)))
+        return 1 - lengths.sum() / padded
+
+    return {"batch": batch, "corpus_order": float(waste(np.arange(len(lengths)))),
+            "longest_first": float(waste(np.argsort(-lengths, kind="stable")))}
+
+
+def bench_builds(papers: list, work: Path, default_kind: str, obvious) -> dict:
+    import faiss
+
+    from recommender.index.build import build_index
+    from recommender.index.update import add_to_index
+
+    texts = [p.text for p in papers]
+    corpus = write_corpus(work / "corpus-1k.jsonl", papers, "p")
+    started = time.perf_counter()
+    vectors = obvious.encode(texts, normalize_embeddings=True)
+    flat = faiss.IndexFlatIP(vectors.shape[1])
+    flat.add(vectors)
+    faiss.write_index(flat, str(work / "obvious.faiss"))
+    obvious_s = time.perf_counter() - started
+    cache = work / "embedding-cache.sqlite"
+    cache.unlink(missing_ok=True)
+    first = build_index([corpus], work / "index-1k", progress=False, cache_path=cache, dedup_titles=False)
+    again = build_index([corpus], work / "index-1k", progress=False, cache_path=cache, dedup_titles=False)
+    extra = write_corpus(work / "extra-10.jsonl", real_papers(10, seed=99), "new")
+    added = add_to_index([extra], work / "index-1k", progress=False, cache_path=work / "add-cache.sqlite")
+    return {
+        "papers": len(texts), "encoder": default_kind,
+        "obvious_s": obvious_s, "obvious_papers_per_s": len(texts) / obvious_s,
+        "ours_s": first.seconds, "ours_papers_per_s": len(texts) / first.seconds,
+        "speedup": obvious_s / first.seconds, "ours_embedded": first.embedded,
+        "rebuild_unchanged_s": again.seconds, "rebuild_unchanged_embedded": again.embedded,
+        "add_10_s": added.seconds, "add_10_embedded": added.embedded, "add_10_added": len(added.added),
+    }
+
+
+# --- cold: a fresh process to the first result ----------------------------------------------------------
+
+def bench_cold(args, work: Path) -> dict:
+    from recommender.embed import resolve_model
+    from recommender.search.engine import Recommender
+
+    index = work / "index-1k"
+    if not (index / "manifest.json").is_file():
+        raise SystemExit(f"{index}: run the text section first (it builds the 1K index)")
+    rec = Recommender.open(index)
+    seed_id = rec.ids[0]
+    commands = {
+        "search (hybrid)": ["-m", "recommender", "search", QUERY_TEXT, "--index", str(index), "-k", "10"],
+        "search (dense)": ["-m", "recommender", "search", QUERY_TEXT, "--index", str(index), "-k", "10", "--mode", "dense"],
+        "similar": ["-m", "recommender", "similar", seed_id, "--index", str(index), "-k", "10"],
+        "obvious (sentence-transformers + IndexFlatIP)": ["-c", OBVIOUS_QUERY.format(
+            model=resolve_model(None).path, faiss_file=str(work / "obvious.faiss"),
+            ids_file=str(index / "ids.json"), query=QUERY_TEXT)],
+    }
+    result = {"papers": len(rec), "repeats": args.repeats, "commands": {}}
+    runs: dict[str, list[dict]] = {name: [] for name in commands}
+    for name, command in commands.items():
+        run_child(command, obvious=name.startswith("obvious"))  # warm-up: the page cache holds the model files afterwards
+    for _ in range(args.repeats):
+        for name, command in commands.items():
+            runs[name].append(run_child(command, obvious=name.startswith("obvious")))
+    for name, done in runs.items():
+        result["commands"][name] = {
+            "wall_s_median": statistics.median(r["wall_s"] for r in done), "wall_s_min": min(r["wall_s"] for r in done),
+            "cpu_s_median": statistics.median(r["cpu_s"] for r in done),
+        }
+    obvious = result["commands"]["obvious (sentence-transformers + IndexFlatIP)"]["wall_s_median"]
+    for entry in result["commands"].values():
+        entry["speedup"] = obvious / entry["wall_s_median"]
+    result["load_average"] = os.getloadavg()
+    return result
+
+
+# --- scale: synthetic vectors, every index type ----------------------------------------------------------
+
+def synthetic(parents: np.ndarray, n: int, seed: int) -> np.ndarray:
+    mean = parents.mean(axis=0)
+    _, s, vt = np.linalg.svd(parents - mean, full_matrices=False)
+    spread = (SPREAD * s / np.sqrt(len(parents))).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    out = np.empty((n, parents.shape[1]), dtype=np.float32)
+    for start in range(0, n, 100_000):
+        m = min(100_000, n - start)
+        noise = (rng.standard_normal((m, len(spread)), dtype=np.float32) * spread) @ vt
+        x = parents[rng.integers(0, len(parents), m)] + noise
+        out[start:start + m] = x / np.linalg.norm(x, axis=1, keepdims=True)
+    return out
+
+
+def parent_vectors() -> np.ndarray:
+    """The dev collections' abstracts through the default encoder (from the embedding cache when it has them)."""
+    from recommender.embed import load_encoder
+    from recommender.embed.cache import embed_with_cache
+    from recommender.index.build import DEFAULT_BUILD_ENCODER
+
+    vectors, _ = embed_with_cache(load_encoder(None, DEFAULT_BUILD_ENCODER), [p.text for p in real_papers()], progress=True)
+    return vectors
+
+
+def write_base_index(folder: Path, vectors: np.ndarray) -> None:
+    """A complete index folder of synthetic papers ("synthetic paper N"), flat; other types link its files."""
+    from recommender.index import storage
+    from recommender.index.build import write_index
+    from recommender.index.vectors import build_faiss
+    from recommender.records import Paper
+
+    papers = [Paper(id=f"s{i}", title=f"synthetic paper {i}") for i in range(len(vectors))]
+    index, params = build_faiss(vectors, "flat")
+    manifest = {"model": {"name": "synthetic", "fingerprint": "-"}, "dimension": int(vectors.shape[1]),
+                "encoder": {"build": "synthetic", "query": "synthetic"}, "index": params,
+                "counts": {"papers": len(papers)}, "corpus": []}
+    write_index(folder, papers, vectors, index, manifest)
+    assert storage.read_manifest(folder)["counts"]["papers"] == len(vectors)
+
+
+def child_build(folder: str, kind: str) -> None:
+    from recommender.index import storage
+    from recommender.index.vectors import build_faiss
+
+    vectors = storage.load_vectors(Path(folder))
+    started = time.perf_counter()
+    index, params = build_faiss(vectors, kind)
+    seconds = time.perf_counter() - started
+    import faiss
+
+    faiss.write_index(index, str(Path(folder) / "vectors.faiss.new"))
+    print(json.dumps({"build_s": seconds, "peak_rss_mb": peak_rss_mb(), "params": params}))
+
+
+def child_query(folder: str, queries_file: str, obvious: bool) -> None:
+    """Cold: process start to the first result. Then warm single (p50/p99), batched, and the rows for recall."""
+    started = time.perf_counter()
+    queries = np.load(queries_file)
+    if obvious:
+        import faiss
+
+        index = faiss.read_index(str(Path(folder) / "vectors.faiss"))  # all of it into memory
+
+        def single(q):
+            return index.search(q[None, :], 10)[1][0]
+
+        def batch(qs):
+            return index.search(qs, 10)[1]
+    else:
+        from recommender.search.engine import Query, Recommender
+
+        rec = Recommender.open(folder)
+
+        def single(q):
+            return [r.paper.id for r in rec.rank(Query(q, "", "text"), 10, mode="dense")]
+
+        def batch(qs):
+            return rec.faiss_index.search(qs, 10)[0]
+    single(queries[0])
+    cold_s = time.perf_counter() - started
+    lat = []
+    for q in queries[1:201]:
+        t = time.perf_counter()
+        single(q)
+        lat.append(time.perf_counter() - t)
+    batches = []
+    for start in range(0, min(len(queries), 640), 64):
+        t = time.perf_counter()
+        batch(queries[start:start + 64])
+        batches.append((time.perf_counter() - t) / 64)
+    rows = np.vstack([batch(queries[s:s + 100]) for s in range(0, len(queries), 100)])
+    np.save(str(Path(queries_file).with_suffix(".rows.npy")), rows)
+    out = {"cold_s": cold_s, "p50_ms": 1000 * pct(lat, 50), "p99_ms": 1000 * pct(lat, 99),
+           "batched_ms_per_query": 1000 * statistics.median(batches), "peak_rss_mb": peak_rss_mb()}
+    if not obvious and rec.faiss_index.type != "flat":
+        out["sweep"] = sweep(rec, queries, Path(queries_file).with_suffix(".truth.npy"))
+    print(json.dumps(out))
+
+
+def sweep(rec, queries: np.ndarray, truth_file: Path) -> list[dict]:
+    """Recall@10 and single-query p50 for other search settings of the same index (how the defaults were tuned)."""
+    from recommender.index.vectors import VectorSearcher
+
+    searcher = rec.faiss_index
+    truth = np.load(truth_file)
+    if searcher.type == "hnsw":
+        settings = [{"efSearch": ef} for ef in (16, 32, 64, 128, 256)]
+    else:
+        settings = [{"nprobe": p, "refine": r} for p in (8, 16, 32, 64) for r in (1, 5, 10, 20)]
+    found = []
+    for setting in settings:
+        trial = VectorSearcher(searcher.index, dict(searcher.params, **setting), rec.vectors)
+        rows = trial.search(queries, 10)[0]
+        lat = []
+        for q in queries[:100]:
+            t = time.perf_counter()
+            trial.search(q, 10)
+            lat.append(time.perf_counter() - t)
+        found.append({**setting, "recall_at_10": recall(rows, truth), "p50_ms": 1000 * pct(lat, 50)})
+    return found
+
+
+def recall(rows: np.ndarray, truth: np.ndarray) -> float:
+    return float(np.mean([len(set(a) & set(b)) / truth.shape[1] for a, b in zip(rows.tolist(), truth.tolist())]))
+
+
+def bench_scale(args, work: Path) -> dict:
+    import faiss
+
+    from recommender.index.vectors import choose_index_type
+
+    parents = parent_vectors()
+    result = {"spread": SPREAD, "parents": len(parents), "sizes": {}}
+    for n in args.sizes:
+        print(f"scale: {n} papers", file=sys.stderr, flush=True)
+        base = work / f"scale-{n}"
+        shutil.rmtree(base, ignore_errors=True)
+        vectors = synthetic(parents, n, seed=n)
+        queries = synthetic(parents, args.queries, seed=n + 1)
+        np.save(work / "queries.npy", queries)
+        write_base_index(base / "flat", vectors)
+        flat = faiss.read_index(str(base / "flat" / "vectors.faiss"), faiss.IO_FLAG_MMAP_IFC)
+        truth = flat.search(queries, 10)[1]
+        np.save(work / "queries.truth.npy", truth)
+        del flat, vectors
+        entry = {"auto": choose_index_type("auto", n), "types": {}}
+        for kind in args.types:
+            folder = base / kind
+            if kind != "flat":
+                folder.mkdir()
+                for file in (base / "flat").rglob("*"):
+                    target = folder / file.relative_to(base / "flat")
+                    if file.is_dir():
+                        target.mkdir(exist_ok=True)
+                    elif file.name not in ("vectors.faiss", "manifest.json"):
+                        os.link(file, target)
+            built = run_child([__file__, "_build", str(folder), kind])
+            os.replace(folder / "vectors.faiss.new", folder / "vectors.faiss")
+            if kind != "flat":
+                manifest = json.loads((base / "flat" / "manifest.json").read_text())
+                manifest["index"] = built["params"]
+                manifest["files"]["vectors.faiss"] = (folder / "vectors.faiss").stat().st_size
+                (folder / "manifest.json").write_text(json.dumps(manifest))
+            queried = run_child([__file__, "_query", str(folder), str(work / "queries.npy")])
+            rows = np.load(work / "queries.rows.npy")
+            entry["types"][kind] = {
+                "build_s": built["build_s"], "build_peak_rss_mb": built["peak_rss_mb"], "params": built["params"],
+                "faiss_file_mb": (folder / "vectors.faiss").stat().st_size / 2**20, "index_folder_mb": folder_mb(folder),
+                "recall_at_10": recall(rows, truth),
+                **{k: queried[k] for k in ("cold_s", "p50_ms", "p99_ms", "batched_ms_per_query", "peak_rss_mb", "sweep") if k in queried},
+            }
+            print(f"  {kind}: {json.dumps(entry['types'][kind])}", file=sys.stderr, flush=True)
+        obvious = run_child([__file__, "_query", str(base / "flat"), str(work / "queries.npy"), "--obvious"], obvious=True)
+        entry["obvious"] = {k: obvious[k] for k in ("cold_s", "p50_ms", "p99_ms", "batched_ms_per_query", "peak_rss_mb")}
+        result["sizes"][str(n)] = entry
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+    return result
+
+
+# --- report ------------------------------------------------------------------------------------------------
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = results.get("scale", {}).get("sizes", {})
+    if not sizes:
+        return
+    ns = sorted(int(n) for n in sizes)
+    fig, (lat, mem) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for kind in TYPES:
+        have = [n for n in ns if kind in sizes[str(n)]["types"]]
+        if have:
+            lat.plot(have, [sizes[str(n)]["types"][kind]["p50_ms"] for n in have], "o-", label=f"{kind}: warm p50")
+            mem.plot(have, [sizes[str(n)]["types"][kind]["peak_rss_mb"] for n in have], "o-", label=f"{kind}: query process")
+    lat.plot(ns, [sizes[str(n)]["obvious"]["p50_ms"] for n in ns], "k--", label="obvious IndexFlatIP: warm p50")
+    lat.plot(ns, [sizes[str(n)]["obvious"]["cold_s"] * 1000 for n in ns], "k:", label="obvious: cold (load + query)")
+    mem.plot(ns, [sizes[str(n)]["obvious"]["peak_rss_mb"] for n in ns], "k--", label="obvious IndexFlatIP")
+    lat.axhline(20, color="grey", lw=0.8)
+    lat.set(xscale="log", yscale="log", xlabel="papers", ylabel="ms per query (top 10)", title="Query latency (2 cores)")
+    mem.set(xscale="log", yscale="log", xlabel="papers", ylabel="peak RSS, MB", title="Memory of a querying process")
+    for ax in (lat, mem):
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
+def table(results: dict) -> str:
+    lines = []
+    sizes = results.get("scale", {}).get("sizes", {})
+    if sizes:
+        lines.append("| papers | index | build s | build peak MB | on disk MB | cold s | warm p50 ms | p99 ms | batched ms/q | recall@10 | query peak MB |")
+        lines.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for n in sorted(sizes, key=int):
+            entry = sizes[n]
+            for kind, t in entry["types"].items():
+                auto = " (auto)" if kind == entry["auto"] else ""
+                lines.append(f"| {int(n):,} | {kind}{auto} | {t['build_s']:.1f} | {t['build_peak_rss_mb']:.0f} | {t['index_folder_mb']:.0f} | "
+                             f"{t['cold_s']:.2f} | {t['p50_ms']:.2f} | {t['p99_ms']:.2f} | {t['batched_ms_per_query']:.3f} | "
+                             f"{t['recall_at_10']:.3f} | {t['peak_rss_mb']:.0f} |")
+            o = entry["obvious"]
+            lines.append(f"| {int(n):,} | obvious IndexFlatIP | | | | {o['cold_s']:.2f} | {o['p50_ms']:.2f} | {o['p99_ms']:.2f} | "
+                         f"{o['batched_ms_per_query']:.3f} | 1.000 | {o['peak_rss_mb']:.0f} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    if argv is None and len(sys.argv) > 1 and sys.argv[1] in ("_build", "_query"):
+        if sys.argv[1] == "_build":
+            return child_build(sys.argv[2], sys.argv[3])
+        return child_query(sys.argv[2], sys.argv[3], "--obvious" in sys.argv)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sections", default="text,cold,scale", help="comma-separated: text, cold, scale")
+    parser.add_argument("--sizes", default="1000,10000,100000,1000000", type=lambda s: [int(x) for x in s.split(",")])
+    parser.add_argument("--types", default=",".join(TYPES), type=lambda s: s.split(","))
+    parser.add_argument("--queries", type=int, default=1000, help="synthetic queries per size (recall, latency)")
+    parser.add_argument("--text-sample", type=int, default=1000, help="real abstracts embedded per encoder")
+    parser.add_argument("--text-repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=5, help="fresh processes per command (cold section)")
+    parser.add_argument("--quality", nargs="*", type=Path, default=[], help="JSON files written by `recommender evaluate --json`")
+    parser.add_argument("--workdir", type=Path, default=ROOT / ".cache" / "benchmark")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.json")
+    parser.add_argument("--plot", type=Path, default=None, help="PNG path (default: --out with .png)")
+    parser.add_argument("--merge", action="store_true", help="keep the sections of an existing --out that this run does not redo")
+    parser.add_argument("--keep", action="store_true", help="keep the synthetic index folders")
+    args = parser.parse_args(argv)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    results = json.loads(args.out.read_text()) if args.merge and args.out.is_file() else {}
+    results["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                          "load_average_at_start": os.getloadavg(), "command": " ".join(sys.argv)}
+    sections = args.sections.split(",")
+    for name, run in (("text", bench_text), ("cold", bench_cold), ("scale", bench_scale)):
+        if name in sections:
+            started = time.perf_counter()
+            results[name] = run(args, args.workdir)
+            results[name]["section_s"] = time.perf_counter() - started
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(results, indent=2) + "\n")  # a long run keeps what it finished
+    if args.quality:
+        results["quality"] = quality(args.quality)
+    results["machine"]["load_average_at_end"] = os.getloadavg()
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    plot(results, args.plot or args.out.with_suffix(".png"))
+    print(summary(results))
+
+
+def quality(files: list[Path]) -> dict:
+    """nDCG@10 per collection, mode and encoder from `recommender evaluate --json` files, with deltas to torch."""
+    scores: dict = {}
+    for file in files:
+        for report in json.loads(file.read_text()):
+            kind = report["index"].rsplit("-", 1)[-1] if not report["index"].endswith("int8") else "onnx-int8"
+            for s in report["scores"]:
+                scores.setdefault(report["name"], {}).setdefault(s["mode"], {})[kind] = s["ndcg_at_10"]
+    for modes in scores.values():
+        for by_kind in modes.values():
+            if "torch" in by_kind:
+                by_kind.update({f"{k}_delta": round(v - by_kind["torch"], 4) for k, v in list(by_kind.items()) if k != "torch"})
+    return scores
+
+
+def summary(results: dict) -> str:
+    out = []
+    if "text" in results:
+        t = results["text"]
+        out.append(f"embedding {t['texts']} real abstracts (papers/s, cosine to torch):")
+        for name, e in t["encoders"].items():
+            out.append(f"  {name:34s} {e['papers_per_s']:7.1f}/s  x{e['speedup']:.2f}  cos mean {e['cosine_to_torch_mean']:.4f} min {e['cosine_to_torch_min']:.4f}")
+        p, b = t["padding"], t["builds"]
+        out.append(f"padding share, batches of {p['batch']}: corpus order {p['corpus_order']:.1%}, longest first {p['longest_first']:.1%}")
+        out.append(f"build {b['papers']} papers: obvious {b['obvious_papers_per_s']:.1f}/s, ours ({b['encoder']}) "
+                   f"{b['ours_papers_per_s']:.1f}/s, x{b['speedup']:.2f}; rebuild unchanged {b['rebuild_unchanged_s']:.1f}s "
+                   f"embedding {b['rebuild_unchanged_embedded']}; add 10 papers {b['add_10_s']:.1f}s embedding {b['add_10_embedded']}")
+    if "cold" in results:
+        out.append(f"cold process to first result, {results['cold']['papers']}-paper index (median of {results['cold']['repeats']}):")
+        for name, c in results["cold"]["commands"].items():
+            out.append(f"  {name:46s} {c['wall_s_median']:.2f}s wall (min {c['wall_s_min']:.2f}, cpu {c['cpu_s_median']:.2f}s)  x{c['speedup']:.1f}")
+    if "quality" in results:
+        out.append("nDCG@10: " + json.dumps(results["quality"]))
+    out.append(table(results))
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    main()
