@@ -37,8 +37,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# recommender.index.storage sets OMP_WAIT_POLICY=PASSIVE for FAISS when imported; the obvious implementation
+# (and the in-process sentence-transformers, imported before it) keeps OpenMP's default.
 OWN_WAIT_POLICY = "OMP_WAIT_POLICY" not in os.environ
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as recommender.index.storage does, before faiss loads
 
 import numpy as np  # noqa: E402
 
@@ -362,9 +363,9 @@ def recall(rows: np.ndarray, truth: np.ndarray) -> float:
 
 
 def bench_scale(args, work: Path) -> dict:
-    import faiss
+    from recommender.index.vectors import choose_index_type  # first: sets FAISS's OpenMP wait policy
 
-    from recommender.index.vectors import choose_index_type
+    import faiss
 
     parents = parent_vectors()
     result = {"spread": SPREAD, "parents": len(parents), "sizes": {}}

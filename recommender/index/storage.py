@@ -187,6 +187,17 @@ def load_faiss(folder: Path, mmap: bool = True):
         raise _corrupt(folder / FAISS, exc) from exc
 
 
+def check_faiss_file(folder: Path, magic: bytes) -> None:
+    """A cheap integrity check (no FAISS import): the index file starts as an index of the expected kind."""
+    try:
+        with open(folder / FAISS, "rb") as fh:
+            head = fh.read(len(magic))
+    except OSError as exc:
+        raise _corrupt(folder / FAISS, exc) from exc
+    if head != magic:
+        raise _corrupt(folder / FAISS, ValueError(f"starts with {head!r}, not {magic!r}"))
+
+
 def load_ids(folder: Path) -> list[str]:
     try:
         ids = json.loads((folder / IDS).read_text(encoding="utf-8"))

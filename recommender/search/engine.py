@@ -97,8 +97,9 @@ class Recommender:
     def faiss_index(self):
         from ..index.vectors import VectorSearcher
 
-        # Memory-mapped; ivfpq re-scores its candidates against the (memory-mapped) vectors.
-        return VectorSearcher(storage.load_faiss(self.folder), self.manifest["index"], lambda: self.vectors)
+        # FAISS memory-maps its file on the first search (small flat indexes need no FAISS at all);
+        # ivfpq re-scores its candidates against the memory-mapped vectors.
+        return VectorSearcher(self.folder, self.manifest["index"], lambda: self.vectors, ntotal=len(self))
 
     @cached_property
     def lexical(self):
