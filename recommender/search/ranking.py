@@ -23,16 +23,11 @@ def rank_candidates(rec, query, mode: str, depth: int) -> tuple[np.ndarray, np.n
         return dense_candidates(rec, query, depth)
     if mode == "lexical":
         return lexical_candidates(rec, query, depth)
+    from .fusion import FUSION_DEPTH, fuse_free_text, fuse_seed
+
+    # Score normalisation is over each retriever's top FUSION_DEPTH, whatever k is, so that a
+    # paper's fused score does not depend on how many results were asked for.
+    depth = max(depth, min(len(rec), FUSION_DEPTH))
     dense = dense_candidates(rec, query, depth)
     lexical = lexical_candidates(rec, query, depth)
-    return fuse(dense, lexical, query.kind)
-
-
-def fuse(dense, lexical, kind: str, k: int = 60) -> tuple[np.ndarray, np.ndarray]:
-    """Reciprocal-rank fusion; placeholder until the tuned fusion lands."""
-    scores: dict[int, float] = {}
-    for rows, _ in (dense, lexical):
-        for rank, row in enumerate(rows.tolist()):
-            scores[row] = scores.get(row, 0.0) + 1.0 / (k + rank + 1)
-    order = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
-    return np.array([r for r, _ in order], dtype=np.int64), np.array([s for _, s in order], dtype=np.float32)
+    return fuse_seed(lexical, dense) if query.kind == "paper" else fuse_free_text(lexical, dense)
