@@ -114,10 +114,16 @@ def test_auto_is_exact_up_to_the_flat_limit_then_approximate():
         choose_index_type("annoy", 10)
 
 
-def test_ivfpq_on_a_tiny_corpus_is_a_clear_error():
+def test_ivfpq_on_a_tiny_corpus_is_a_clear_error(seed_listing, tmp_path, capsys):
     x, _ = clustered(200)
     with pytest.raises(UsageError, match="needs at least 1,000 papers .* use --index-type flat"):
         build_faiss(x, "ivfpq")
+    from recommender.cli.app import main
+
+    assert main(["build", str(seed_listing), "--index", str(tmp_path / "i"), "--index-type", "ivfpq"]) == 2
+    err = capsys.readouterr().err
+    assert "error: --index-type ivfpq needs at least 1,000 papers (this corpus has 50)" in err
+    assert "embedding" not in err and not (tmp_path / "i").exists()  # refused before any work
 
 
 # --- end to end with the real model ------------------------------------------------------------
