@@ -177,3 +177,22 @@ def test_a_cli_search_never_imports_torch_or_sentence_transformers(seed_index):
     imported = {line.split("|")[-1].strip().split(".")[0] for line in proc.stderr.splitlines() if line.startswith("import time:")}
     assert "onnxruntime" in imported  # the query really was encoded, in this process
     assert not imported & {"torch", "sentence_transformers", "transformers"}
+
+
+@pytest.mark.slow
+def test_an_ivfpq_index_of_real_abstracts_ranks_like_flat(tmp_path):
+    """CISI's 1,460 abstracts: the approximate index returns what exact search returns (dense, top 10)."""
+    from conftest import benchmark_dir
+    from recommender.index.build import build_index
+    from recommender.search.engine import Recommender
+
+    folder = benchmark_dir("cisi")
+    corpus = folder / "corpus.jsonl"
+    for kind in ("flat", "ivfpq"):
+        build_index([corpus], tmp_path / kind, index_type=kind, progress=False, dedup_titles=False)
+    flat, approx = Recommender.open(tmp_path / "flat"), Recommender.open(tmp_path / "ivfpq")
+    assert approx.manifest["index"]["type"] == "ivfpq"
+    queries = [json.loads(line)["text"] for line in (folder / "queries.jsonl").read_text(encoding="utf-8").splitlines()[:20]]
+    overlap = [len({r.paper.id for r in approx.search(q, 10, mode="dense")} & {r.paper.id for r in flat.search(q, 10, mode="dense")}) / 10
+               for q in queries]
+    assert np.mean(overlap) >= 0.95
