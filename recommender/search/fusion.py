@@ -1,0 +1,121 @@
+"""Combining ranked lists from several retrievers (lexical BM25, dense cosine): pure numpy functions.
+
+Every retriever contributes a run `(rows, scores)`: int64 corpus rows of its top-N candidates and
+their float32 scores (any order; N may be 1000 or the whole corpus). Every function returns
+`(rows, scores)` sorted by descending score (ties: lower row first), covering the union of the runs.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = [
+    "RRF_K", "FUSION_NORM", "FUSION_DEPTH", "FREE_TEXT_DENSE_WEIGHT", "SEED_WEIGHTS",
+    "normalize", "sort_run", "rrf", "score_fusion", "fuse_free_text", "fuse_seed",
+]
+
+Run = tuple[np.ndarray, np.ndarray]
+
+# --- the chosen configuration --------------------------------------------------------------------
+# Chosen on the three dev sets by scripts/research_ranking.py (issue 3); see its JSON for every
+# alternative. The rule is deliberately the untuned one: z-score each retriever's top-N scores and
+# average them with EQUAL weights. Tuned weights did not win consistently: on free text alpha_dense
+# 0.4-0.6 are all within 0.004 nDCG@10 of 0.5 on scifact and cisi; on csfcube (24 queries) the
+# best grid point is ~0.015 above equal weights, which is within noise.
+FUSION_NORM = "zscore"  # beat min-max by <= 0.003 on scifact / cisi; both beat RRF by 0.01-0.02
+FUSION_DEPTH = 1000  # candidates per retriever; N=100 loses recall@100 (cisi 0.517 -> 0.497)
+FREE_TEXT_DENSE_WEIGHT = 0.5  # BM25 (stemmed) vs MiniLM cosine
+SEED_WEIGHTS = (1 / 3, 1 / 3, 1 / 3)  # BM25 of the seed's text, seed-vector cosine, sentence max-sim
+RRF_K = 60  # only for rrf(), kept as an alternative; the usual constant (Cormack et al., 2009)
+
+
+def sort_run(rows: np.ndarray, scores: np.ndarray) -> Run:
+    """Sort by descending score, ties broken by ascending row (deterministic)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    scores = np.asarray(scores, dtype=np.float32)
+    order = np.lexsort((rows, -scores))
+    return rows[order], scores[order]
+
+
+def _check(run: Run) -> Run:
+    rows, scores = np.asarray(run[0], dtype=np.int64), np.asarray(run[1], dtype=np.float32)
+    if rows.ndim != 1 or rows.shape != scores.shape:
+        raise ValueError(f"a run needs 1-d rows and scores of one length, got {rows.shape} and {scores.shape}")
+    if len(np.unique(rows)) != len(rows):
+        raise ValueError("a run lists a row twice")
+    return rows, scores
+
+
+def normalize(scores: np.ndarray, method: str = "zscore") -> np.ndarray:
+    """Put one retriever's top-N scores on a common scale.
+
+    minmax: (s - min) / (max - min), in [0, 1]; zscore: (s - mean) / std. A constant run maps to 0."""
+    s = np.asarray(scores, dtype=np.float64)
+    if s.size == 0:
+        return s.astype(np.float32)
+    if method == "minmax":
+        lo, hi = s.min(), s.max()
+        out = (s - lo) / (hi - lo) if hi > lo else np.zeros_like(s)
+    elif method == "zscore":
+        sd = s.std()
+        out = (s - s.mean()) / sd if sd > 0 else np.zeros_like(s)
+    else:
+        raise ValueError(f"unknown normalisation {method!r}: minmax or zscore")
+    return out.astype(np.float32)
+
+
+def _union(runs: Sequence[Run]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """All rows of the runs, and for each run the positions of its rows in that union."""
+    union = np.unique(np.concatenate([r for r, _ in runs])) if runs else np.zeros(0, np.int64)
+    return union, [np.searchsorted(union, r) for r, _ in runs]
+
+
+def rrf(runs: Sequence[Run], k: float = RRF_K, weights: Sequence[float] | None = None) -> Run:
+    """(Weighted) reciprocal rank fusion: sum_i w_i / (k + rank_i), rank 1-based; absent = no term."""
+    runs = [_check(r) for r in runs]
+    weights = [1.0] * len(runs) if weights is None else list(weights)
+    if len(weights) != len(runs):
+        raise ValueError("one weight per run")
+    union, pos = _union(runs)
+    total = np.zeros(len(union), dtype=np.float64)
+    for (rows, scores), p, w in zip(runs, pos, weights):
+        rank = np.empty(len(rows), dtype=np.float64)
+        rank[np.lexsort((rows, -scores))] = np.arange(1, len(rows) + 1)
+        total[p] += w / (k + rank)
+    return sort_run(union, total.astype(np.float32))
+
+
+def score_fusion(runs: Sequence[Run], weights: Sequence[float], norm: str = FUSION_NORM) -> Run:
+    """Convex combination of normalised scores: sum_i w_i * norm_i(s).
+
+    A row missing from a run gets that run's lowest normalised score (it ranked below the run's
+    depth, so it can be at most as good as the run's last candidate)."""
+    runs = [_check(r) for r in runs]
+    if len(weights) != len(runs):
+        raise ValueError("one weight per run")
+    union, pos = _union(runs)
+    total = np.zeros(len(union), dtype=np.float64)
+    for (rows, scores), p, w in zip(runs, pos, weights):
+        if len(rows) == 0:
+            continue
+        z = normalize(scores, norm).astype(np.float64)
+        col = np.full(len(union), z.min())
+        col[p] = z
+        total += w * col
+    return sort_run(union, total.astype(np.float32))
+
+
+def fuse_free_text(lexical: Run, dense: Run) -> Run:
+    """Default for a free-text query: z-scored BM25 and dense scores, averaged (each run top FUSION_DEPTH)."""
+    a = FREE_TEXT_DENSE_WEIGHT
+    return score_fusion([lexical, dense], [1.0 - a, a], FUSION_NORM)
+
+
+def fuse_seed(lexical: Run, dense: Run, maxsim: Run | None = None) -> Run:
+    """Default for a seed-paper query: z-scored BM25 (query = seed title. abstract), dense (the seed's
+    own vector) and sentence max-sim (seed.maxsim_scores), averaged. Without a sentence store
+    (maxsim None) it falls back to the free-text rule over the two other runs."""
+    if maxsim is None:
+        return fuse_free_text(lexical, dense)
+    return score_fusion([lexical, dense, maxsim], list(SEED_WEIGHTS), FUSION_NORM)
