@@ -172,7 +172,7 @@ def info(index: str = IndexOption, as_json: bool = JsonOption):
         print(json.dumps(data, indent=2, ensure_ascii=False))
         return
     counts = data["counts"]
-    print(f"index:      {data['index']}")
+    print(f"index:      {data['path']}")
     print(f"papers:     {counts['papers']} (skipped {counts['skipped']}, duplicates {counts['duplicates']}, "
           f"without abstract {counts['without_abstract']})")
     print(f"model:      {data['model']['name']} (fingerprint {data['model']['fingerprint']}, dim {data['dimension']})")

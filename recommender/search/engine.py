@@ -254,7 +254,7 @@ class Recommender:
         return scored[0][1]
 
     def info(self) -> dict:
-        return {"index": str(self.folder), **self.manifest}
+        return {"path": str(self.folder), **self.manifest}
 
 
 def alias_keys(paper: Paper) -> list[str]:
