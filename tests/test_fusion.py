@@ -70,6 +70,20 @@ def test_score_fusion_zscore_hand_computed():
     assert scores.tolist() == pytest.approx([0.6123724, 0.0, -0.6123724, -1.2247449], abs=1e-6)
 
 
+def test_maxsim_run_can_promote_a_paper_the_other_runs_rank_low():
+    # free text, 3 runs: row 9 is last for BM25 and dense but first by far for max-sim.
+    lex = run([1, 2, 3, 9], [4.0, 3.0, 2.0, 1.0])
+    den = run([1, 2, 3, 9], [0.8, 0.7, 0.6, 0.5])
+    ms = run([9, 1, 2, 3], [0.95, 0.41, 0.40, 0.39])
+    # z: lex/den (1, 2, 3, 9) -> (1.342, 0.447, -0.447, -1.342); ms (9, 1, 2, 3) -> (1.731, -0.535, -0.577, -0.619)
+    #   1: (1.342 + 1.342 - 0.535)/3 = 0.716 ; 2: (0.447 + 0.447 - 0.577)/3 = 0.106
+    #   9: (-1.342 - 1.342 + 1.731)/3 = -0.317 ; 3: (-0.447 - 0.447 - 0.619)/3 = -0.504
+    rows, scores = F.fuse_free_text(lex, den, ms)
+    assert rows.tolist() == [1, 2, 9, 3]  # 9 climbs from last to third, above 3
+    assert scores.tolist() == pytest.approx([0.716, 0.106, -0.317, -0.504], abs=1e-3)
+    assert F.fuse_free_text(lex, den)[0].tolist() == [1, 2, 3, 9]  # without max-sim it stays last
+
+
 def test_score_fusion_found_by_both_beats_found_by_one():
     rng = np.random.default_rng(0)
     lex_rows = np.arange(0, 100)  # BM25-like: skewed scores, row i at rank i + 1
@@ -130,8 +144,15 @@ def test_fuse_seed_three_runs_and_fallback():
     rows, scores = F.fuse_seed(lex, den, ms)
     assert rows.tolist() == [2, 1, 4, 3]
     assert scores.tolist() == pytest.approx([0.7505, -0.2133, -0.5371, -1.1841], abs=2e-4)
-    # without the sentence run it is the free-text rule
-    assert F.fuse_seed(lex, den)[0].tolist() == F.fuse_free_text(lex, den)[0].tolist()
+    # the free-text rule is the same equal-weight average
+    assert F.fuse_free_text(lex, den, ms)[0].tolist() == [2, 1, 4, 3]
+    # without the sentence run: BM25 and dense at 0.5 each
+    #   2: (0 + 1.3887)/2 = 0.6944 ; 1: (1.2247 - 0.4629)/2 = 0.3809 ; 3: (-1.2247 - 0.9258)/2 = -1.0753
+    #   4: (-1.2247 - 0.9258)/2 = -1.0753 (tie with 3: the lower row first)
+    rows, scores = F.fuse_seed(lex, den)
+    assert rows.tolist() == [2, 1, 3, 4]
+    assert scores.tolist() == pytest.approx([0.6944, 0.3809, -1.0753, -1.0753], abs=2e-4)
+    assert F.fuse_free_text(lex, den)[0].tolist() == rows.tolist()
 
 
 def test_empty_run_and_bad_input():
@@ -148,8 +169,8 @@ def test_empty_run_and_bad_input():
 
 
 def test_constants_are_sane():
-    assert 0.0 <= F.FREE_TEXT_DENSE_WEIGHT <= 1.0
-    assert sum(F.SEED_WEIGHTS) == pytest.approx(1.0) and len(F.SEED_WEIGHTS) == 3
+    for w, n in ((F.FREE_TEXT_WEIGHTS, 3), (F.SEED_WEIGHTS, 3), (F.FALLBACK_WEIGHTS, 2)):
+        assert len(w) == n and sum(w) == pytest.approx(1.0) and min(w) > 0
     assert F.FUSION_NORM in ("minmax", "zscore") and F.FUSION_DEPTH >= 100 and F.RRF_K > 0
 
 
@@ -205,3 +226,14 @@ def test_facets():
         S.facet_sentence_mask(["method"], "objective")
     protos = np.eye(3, dtype=np.float32)
     assert S.facet_by_prototype(np.array([[0, 0.9, 0.1]], np.float32), protos) == ["method"]
+
+
+def test_paper_sentences_and_facet_weights():
+    assert S.paper_sentences(" A title ", "First sentence here. Second sentence here.") == [
+        "A title", "First sentence here.", "Second sentence here."]
+    assert S.paper_sentences("", "Only an abstract sentence.") == ["Only an abstract sentence."]
+    assert S.paper_sentences("Just a title", "") == ["Just a title"]
+    assert S.facet_weights(["background", "method", "result"], "method").tolist() == [0.25, 1.0, 0.25]
+    assert S.facet_weights(["background", "method"], "result").tolist() == [1.0, 1.0]  # nobody carries it
+    assert S.facet_weights(["background"], None).tolist() == [1.0]
+    assert set(S.FACET_PROTOTYPES) == set(S.FACETS)

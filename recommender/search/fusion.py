@@ -1,8 +1,19 @@
-"""Combining ranked lists from several retrievers (lexical BM25, dense cosine): pure numpy functions.
+"""Combining ranked lists from several retrievers: pure numpy functions.
 
 Every retriever contributes a run `(rows, scores)`: int64 corpus rows of its top-N candidates and
 their float32 scores (any order; N may be 1000 or the whole corpus). Every function returns
 `(rows, scores)` sorted by descending score (ties: lower row first), covering the union of the runs.
+
+The default ranking (issue 3; scripts/research_ranking.py reproduces the comparison):
+  runs     free text:  BM25 (stemmed, the index's settings) of the query text
+                       dense: cosine of the query vector with each paper vector
+                       max-sim: seed.maxsim_scores(query vector as a 1-row matrix, sentence store)
+           seed paper: BM25 of the seed's "title. abstract"
+                       dense: cosine of the seed's own paper vector
+                       max-sim: seed.maxsim_scores(the seed's title + abstract sentence vectors, store)
+           each run: the top FUSION_DEPTH rows, the seed paper itself removed
+  fusion   z-score each run's scores, absent rows take the run's minimum, average with equal weights
+           (fuse_free_text / fuse_seed). Without a sentence store: the same over BM25 and dense only.
 """
 from __future__ import annotations
 
@@ -11,22 +22,24 @@ from collections.abc import Sequence
 import numpy as np
 
 __all__ = [
-    "RRF_K", "FUSION_NORM", "FUSION_DEPTH", "FREE_TEXT_DENSE_WEIGHT", "SEED_WEIGHTS",
+    "RRF_K", "FUSION_NORM", "FUSION_DEPTH", "FREE_TEXT_WEIGHTS", "SEED_WEIGHTS", "FALLBACK_WEIGHTS",
     "normalize", "sort_run", "rrf", "score_fusion", "fuse_free_text", "fuse_seed",
 ]
 
 Run = tuple[np.ndarray, np.ndarray]
 
 # --- the chosen configuration --------------------------------------------------------------------
-# Chosen on the three dev sets by scripts/research_ranking.py (issue 3); see its JSON for every
-# alternative. The rule is deliberately the untuned one: z-score each retriever's top-N scores and
-# average them with EQUAL weights. Tuned weights did not win consistently: on free text alpha_dense
-# 0.4-0.6 are all within 0.004 nDCG@10 of 0.5 on scifact and cisi; on csfcube (24 queries) the
-# best grid point is ~0.015 above equal weights, which is within noise.
-FUSION_NORM = "zscore"  # beat min-max by <= 0.003 on scifact / cisi; both beat RRF by 0.01-0.02
-FUSION_DEPTH = 1000  # candidates per retriever; N=100 loses recall@100 (cisi 0.517 -> 0.497)
-FREE_TEXT_DENSE_WEIGHT = 0.5  # BM25 (stemmed) vs MiniLM cosine
+# Chosen on the three dev sets (scifact, csfcube, cisi) by scripts/research_ranking.py; its JSON has
+# every alternative. The rule is deliberately the untuned one: z-score each retriever's top-N and
+# average with EQUAL weights, the same rule for free-text and seed-paper queries. Tuning bought
+# little: for BM25+dense, alpha_dense 0.4-0.6 are all within 0.004 nDCG@10 of 0.5 on scifact and
+# cisi; for the 3-way fusion the best grid point, 0.4/0.2/0.4, gains +0.004 (scifact), +0.015
+# (csfcube, 24 queries: noise) and 0.000 (cisi) over equal weights: not worth a tuned constant.
+FUSION_NORM = "zscore"  # min-max is within 0.003 nDCG@10 on every set; RRF is 0.015-0.02 worse on scifact and cisi
+FUSION_DEPTH = 1000  # per retriever; N=100 or 200: nDCG@10 within +-0.005, recall@100 up to 0.014 lower
+FREE_TEXT_WEIGHTS = (1 / 3, 1 / 3, 1 / 3)  # BM25, dense, sentence max-sim
 SEED_WEIGHTS = (1 / 3, 1 / 3, 1 / 3)  # BM25 of the seed's text, seed-vector cosine, sentence max-sim
+FALLBACK_WEIGHTS = (0.5, 0.5)  # BM25, dense: an index without a sentence store
 RRF_K = 60  # only for rrf(), kept as an alternative; the usual constant (Cormack et al., 2009)
 
 
@@ -106,16 +119,19 @@ def score_fusion(runs: Sequence[Run], weights: Sequence[float], norm: str = FUSI
     return sort_run(union, total.astype(np.float32))
 
 
-def fuse_free_text(lexical: Run, dense: Run) -> Run:
-    """Default for a free-text query: z-scored BM25 and dense scores, averaged (each run top FUSION_DEPTH)."""
-    a = FREE_TEXT_DENSE_WEIGHT
-    return score_fusion([lexical, dense], [1.0 - a, a], FUSION_NORM)
+def fuse_free_text(lexical: Run, dense: Run, maxsim: Run | None = None) -> Run:
+    """Default for a free-text query: z-scored BM25, dense and (when the index has a sentence store)
+    sentence max-sim runs, averaged with equal weights. Each run: its top FUSION_DEPTH."""
+    if maxsim is None:
+        return score_fusion([lexical, dense], list(FALLBACK_WEIGHTS), FUSION_NORM)
+    return score_fusion([lexical, dense, maxsim], list(FREE_TEXT_WEIGHTS), FUSION_NORM)
 
 
 def fuse_seed(lexical: Run, dense: Run, maxsim: Run | None = None) -> Run:
-    """Default for a seed-paper query: z-scored BM25 (query = seed title. abstract), dense (the seed's
-    own vector) and sentence max-sim (seed.maxsim_scores), averaged. Without a sentence store
-    (maxsim None) it falls back to the free-text rule over the two other runs."""
+    """Default for a seed-paper query: z-scored BM25 (query = the seed's "title. abstract"), dense
+    (the seed's own vector) and sentence max-sim (seed.maxsim_scores of the seed's title + abstract
+    sentences) runs, averaged with equal weights. Without a sentence store (maxsim None) it is the
+    BM25 + dense average, which on csfcube does NOT beat plain BM25 (0.461 vs 0.463)."""
     if maxsim is None:
-        return fuse_free_text(lexical, dense)
+        return score_fusion([lexical, dense], list(FALLBACK_WEIGHTS), FUSION_NORM)
     return score_fusion([lexical, dense, maxsim], list(SEED_WEIGHTS), FUSION_NORM)

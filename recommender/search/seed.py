@@ -1,9 +1,15 @@
-"""Seed-paper ("papers like this one") helpers: pure functions over strings and arrays.
+"""Sentence-level matching ("papers like this one", and free text): pure functions over strings and arrays.
 
-- split_sentences: a small rule-based splitter for abstracts (no model, no download).
-- maxsim_scores: sentence-level matching as in CSFCube / Aspire (Mysore et al.): for every seed
-  sentence take its best cosine over a candidate's sentences, then average over seed sentences.
-- facet_sentence_mask: which seed sentences describe a facet (background | method | result).
+- paper_sentences / split_sentences: what goes into the sentence store at build time: the title as
+  one sentence, then the abstract split by a small rule-based splitter (no model, no download).
+- maxsim_scores: sentence-level matching as in CSFCube / Aspire (Mysore et al.): for every query
+  sentence take its best cosine over a candidate's sentences, then average over query sentences.
+  Seed paper: the query sentences are the seed's own stored sentences (title + abstract).
+  Free text: the query vector itself, as a 1-row matrix (so: a paper's best sentence's cosine).
+- facets (background | method | result): facet_of_sentence (cue words + position),
+  facet_by_prototype (nearest of FACET_PROTOTYPES' vectors), facet_sentence_mask, facet_weights.
+  On csfcube none of them beat plain max-sim over all seed sentences (see fusion.py's module notes
+  and scripts/research_ranking.py); facet_weights (facet 1, others 0.25) was the least harmful.
 """
 from __future__ import annotations
 
@@ -11,7 +17,10 @@ import re
 
 import numpy as np
 
-__all__ = ["FACETS", "split_sentences", "maxsim_scores", "facet_sentence_mask", "facet_of_sentence"]
+__all__ = [
+    "FACETS", "FACET_PROTOTYPES", "paper_sentences", "split_sentences", "maxsim_scores", "facet_of_sentence",
+    "facet_of_sentence_by_position", "facet_by_prototype", "facet_sentence_mask", "facet_weights",
+]
 
 FACETS = ("background", "method", "result")
 
@@ -56,6 +65,12 @@ def split_sentences(text: str) -> list[str]:
     return out
 
 
+def paper_sentences(title: str, abstract: str) -> list[str]:
+    """The sentences stored for one paper: its title (when any), then its abstract's sentences."""
+    title = (title or "").strip()
+    return ([title] if title else []) + split_sentences(abstract)
+
+
 def maxsim_scores(query_vecs: np.ndarray, sent_vecs: np.ndarray, owner: np.ndarray, n_docs: int | None = None,
                   query_weights: np.ndarray | None = None) -> np.ndarray:
     """Sentence-level matching score of every document.
@@ -84,6 +99,16 @@ def maxsim_scores(query_vecs: np.ndarray, sent_vecs: np.ndarray, owner: np.ndarr
     out[owner[starts]] = (w @ best.astype(np.float64) / w.sum()).astype(np.float32)
     return out
 
+
+# Prototype sentences of each facet (FACETS order); their mean vector is the facet's prototype.
+FACET_PROTOTYPES = {
+    "background": ("Recently, this problem has attracted a lot of attention, but it remains challenging.",
+                   "Existing approaches are limited and the task is important for many applications."),
+    "method": ("In this paper we propose a novel model and algorithm based on a new approach.",
+               "We present a method that uses a neural network trained on features."),
+    "result": ("Experimental results show that our approach significantly outperforms the baselines.",
+               "We achieve state-of-the-art accuracy and improve performance by 5%."),
+}
 
 # Cue words of the three CSFCube facets (lower-case; matched at word starts).
 _CUES = {
@@ -146,3 +171,10 @@ def facet_sentence_mask(labels: list[str], facet: str | None) -> np.ndarray:
     if not mask.any():
         mask[:] = True
     return mask
+
+
+def facet_weights(labels: list[str], facet: str | None, other: float = 0.25) -> np.ndarray:
+    """Soft facet focus, for maxsim_scores(query_weights=...): 1 for the facet's sentences, `other`
+    for the rest (all 1 when facet is None or no sentence carries it)."""
+    mask = facet_sentence_mask(labels, facet)
+    return np.where(mask, 1.0, other if not mask.all() else 1.0)
