@@ -139,8 +139,25 @@ class Recommender:
     def similar(self, paper: str, k: int = 10, *, mode: str | None = None, filters: Filters | None = None) -> list[Result]:
         row = self.resolve(paper)
         seed = self.papers[row]
-        query = Query(np.asarray(self.vectors[row], dtype=np.float32), seed.text, "paper", frozenset({row}), label=seed.title)
-        return self.rank(query, k, mode=check_mode(mode), filters=filters)
+        mode = check_mode(mode)
+        if mode == "hybrid":
+            self._open_for(mode)
+            vector = self.seed_vector(seed)
+        else:
+            vector = np.asarray(self.vectors[row], dtype=np.float32)
+        query = Query(vector, seed.text, "paper", frozenset({row}), label=seed.title)
+        return self.rank(query, k, mode=mode, filters=filters)
+
+    def seed_vector(self, seed: Paper) -> np.ndarray:
+        """The dense side of a hybrid "more like this paper" query: the normalised mean of the vectors of the
+        seed's title and abstract sentences. On CSFCube it fused with BM25 to nDCG@10 0.482 where the seed's own
+        whole-text vector gave 0.461 (scripts/research_ranking.py), at the price of encoding ~10 short sentences."""
+        from .seed import paper_sentences
+
+        sentences = paper_sentences(seed.title, seed.abstract) or [seed.text]
+        mean = self.encoder.encode(sentences).mean(axis=0)
+        norm = float(np.linalg.norm(mean))
+        return (mean / norm).astype(np.float32) if norm > 0 else mean.astype(np.float32)
 
     def similar_to_text(self, title: str, abstract: str = "", k: int = 10, *, mode: str | None = None,
                         filters: Filters | None = None) -> list[Result]:
@@ -150,7 +167,10 @@ class Recommender:
             raise UsageError("give the paper's --title and/or --abstract")
         mode = check_mode(mode)
         self._open_for(mode)
-        vector = self.encode_query(seed.text) if mode != "lexical" else None
+        if mode == "lexical":
+            vector = None
+        else:
+            vector = self.seed_vector(seed) if mode == "hybrid" else self.encode_query(seed.text)
         return self.rank(Query(vector, seed.text, "paper", label=seed.title or seed.abstract[:60]), k, mode=mode, filters=filters)
 
     def _open_for(self, mode: str) -> None:
