@@ -48,6 +48,7 @@ COLLECTIONS = ("scifact", "csfcube", "cisi")
 SPREAD = 0.7
 QUERY_TEXT = "defenses against backdoor attacks on neural networks"
 TYPES = ("flat", "hnsw", "ivfpq")
+QUERY_FIGURES = ("cold_s", "p50_ms", "p99_ms", "batched_ms_per_query", "peak_rss_mb", "private_mb", "file_mb")
 OBVIOUS_QUERY = """
 import json, sys, time
 t0 = time.perf_counter()
@@ -65,12 +66,13 @@ def pct(values, q):
     return float(np.percentile(np.asarray(values, dtype=np.float64), q)) if len(values) else None
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident memory. Not ru_maxrss: that one keeps the parent's size across fork + exec."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024.0
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+def memory_mb() -> dict:
+    """Peak resident memory of this process (VmHWM; not ru_maxrss, which keeps the parent's size across
+    fork + exec), and what it holds now privately (RssAnon) and as mapped files (RssFile: page cache,
+    shared with other processes and given back under pressure)."""
+    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    kb = {name: int(fields[name].split()[0]) for name in ("VmHWM", "RssAnon", "RssFile")}
+    return {"peak_rss_mb": kb["VmHWM"] / 1024, "private_mb": kb["RssAnon"] / 1024, "file_mb": kb["RssFile"] / 1024}
 
 
 def folder_mb(folder: Path) -> float:
@@ -287,7 +289,7 @@ def child_build(folder: str, kind: str) -> None:
     import faiss
 
     faiss.write_index(index, str(Path(folder) / "vectors.faiss.new"))
-    print(json.dumps({"build_s": seconds, "peak_rss_mb": peak_rss_mb(), "params": params}))
+    print(json.dumps({"build_s": seconds, "peak_rss_mb": memory_mb()["peak_rss_mb"], "params": params}))
 
 
 def child_query(folder: str, queries_file: str, obvious: bool) -> None:
@@ -329,7 +331,7 @@ def child_query(folder: str, queries_file: str, obvious: bool) -> None:
     rows = np.vstack([batch(queries[s:s + 100]) for s in range(0, len(queries), 100)])
     np.save(str(Path(queries_file).with_suffix(".rows.npy")), rows)
     out = {"cold_s": cold_s, "p50_ms": 1000 * pct(lat, 50), "p99_ms": 1000 * pct(lat, 99),
-           "batched_ms_per_query": 1000 * statistics.median(batches), "peak_rss_mb": peak_rss_mb()}
+           "batched_ms_per_query": 1000 * statistics.median(batches), **memory_mb()}
     if not obvious and rec.faiss_index.type != "flat":
         out["sweep"] = sweep(rec, queries, Path(queries_file).with_suffix(".truth.npy"))
     print(json.dumps(out))
@@ -405,11 +407,11 @@ def bench_scale(args, work: Path) -> dict:
                 "build_s": built["build_s"], "build_peak_rss_mb": built["peak_rss_mb"], "params": built["params"],
                 "faiss_file_mb": (folder / "vectors.faiss").stat().st_size / 2**20, "index_folder_mb": folder_mb(folder),
                 "recall_at_10": recall(rows, truth),
-                **{k: queried[k] for k in ("cold_s", "p50_ms", "p99_ms", "batched_ms_per_query", "peak_rss_mb", "sweep") if k in queried},
+                **{k: queried[k] for k in QUERY_FIGURES + ("sweep",) if k in queried},
             }
             print(f"  {kind}: {json.dumps(entry['types'][kind])}", file=sys.stderr, flush=True)
         obvious = run_child([__file__, "_query", str(base / "flat"), str(work / "queries.npy"), "--obvious"], obvious=True)
-        entry["obvious"] = {k: obvious[k] for k in ("cold_s", "p50_ms", "p99_ms", "batched_ms_per_query", "peak_rss_mb")}
+        entry["obvious"] = {k: obvious[k] for k in QUERY_FIGURES}
         result["sizes"][str(n)] = entry
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
@@ -433,10 +435,13 @@ def plot(results: dict, path: Path) -> None:
         have = [n for n in ns if kind in sizes[str(n)]["types"]]
         if have:
             lat.plot(have, [sizes[str(n)]["types"][kind]["p50_ms"] for n in have], "o-", label=f"{kind}: warm p50")
-            mem.plot(have, [sizes[str(n)]["types"][kind]["peak_rss_mb"] for n in have], "o-", label=f"{kind}: query process")
+            line, = mem.plot(have, [sizes[str(n)]["types"][kind]["peak_rss_mb"] for n in have], "o-", label=f"{kind}: peak RSS")
+            mem.plot(have, [sizes[str(n)]["types"][kind].get("private_mb", np.nan) for n in have], "s:", color=line.get_color(),
+                     label=f"{kind}: private (not page cache)")
     lat.plot(ns, [sizes[str(n)]["obvious"]["p50_ms"] for n in ns], "k--", label="obvious IndexFlatIP: warm p50")
     lat.plot(ns, [sizes[str(n)]["obvious"]["cold_s"] * 1000 for n in ns], "k:", label="obvious: cold (load + query)")
-    mem.plot(ns, [sizes[str(n)]["obvious"]["peak_rss_mb"] for n in ns], "k--", label="obvious IndexFlatIP")
+    mem.plot(ns, [sizes[str(n)]["obvious"]["peak_rss_mb"] for n in ns], "k--", label="obvious IndexFlatIP: peak RSS")
+    mem.plot(ns, [sizes[str(n)]["obvious"].get("private_mb", np.nan) for n in ns], "k:", label="obvious: private")
     lat.axhline(20, color="grey", lw=0.8)
     lat.set(xscale="log", yscale="log", xlabel="papers", ylabel="ms per query (top 10)", title="Query latency (2 cores)")
     mem.set(xscale="log", yscale="log", xlabel="papers", ylabel="peak RSS, MB", title="Memory of a querying process")
@@ -452,18 +457,18 @@ def table(results: dict) -> str:
     lines = []
     sizes = results.get("scale", {}).get("sizes", {})
     if sizes:
-        lines.append("| papers | index | build s | build peak MB | on disk MB | cold s | warm p50 ms | p99 ms | batched ms/q | recall@10 | query peak MB |")
-        lines.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        lines.append("| papers | index | build s | build peak MB | on disk MB | cold s | warm p50 ms | p99 ms | batched ms/q | recall@10 | query peak MB | private MB |")
+        lines.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for n in sorted(sizes, key=int):
             entry = sizes[n]
             for kind, t in entry["types"].items():
                 auto = " (auto)" if kind == entry["auto"] else ""
                 lines.append(f"| {int(n):,} | {kind}{auto} | {t['build_s']:.1f} | {t['build_peak_rss_mb']:.0f} | {t['index_folder_mb']:.0f} | "
                              f"{t['cold_s']:.2f} | {t['p50_ms']:.2f} | {t['p99_ms']:.2f} | {t['batched_ms_per_query']:.3f} | "
-                             f"{t['recall_at_10']:.3f} | {t['peak_rss_mb']:.0f} |")
+                             f"{t['recall_at_10']:.3f} | {t['peak_rss_mb']:.0f} | {t.get('private_mb', float('nan')):.0f} |")
             o = entry["obvious"]
             lines.append(f"| {int(n):,} | obvious IndexFlatIP | | | | {o['cold_s']:.2f} | {o['p50_ms']:.2f} | {o['p99_ms']:.2f} | "
-                         f"{o['batched_ms_per_query']:.3f} | 1.000 | {o['peak_rss_mb']:.0f} |")
+                         f"{o['batched_ms_per_query']:.3f} | 1.000 | {o['peak_rss_mb']:.0f} | {o.get('private_mb', float('nan')):.0f} |")
     return "\n".join(lines)
 
 
