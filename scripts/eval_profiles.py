@@ -11,12 +11,12 @@ query's own paper and the drawn negatives (the same candidates for every method)
 
   single (query paper)   the CSFCube query paper alone: the benchmark's own single-seed query
   single (one seed)      one of the profile's seeds alone, averaged over the seeds (a user's one paper)
-  centroid, svm          recommender.lists.methods on all the seeds
-  centroid/svm +query    ... with the query paper added to the seeds
-  centroid/svm +neg      ... with --negatives papers the experts judged irrelevant (grade 0) as --unlike
+  centroid, svm, logistic   recommender.lists.methods on all the seeds
+  ... +query             ... with the query paper added to the seeds
+  ... +neg               ... with --negatives papers the experts judged irrelevant (grade 0) as --unlike
 
 Scores are the dense path's (inner product with the profile direction over the stored vectors: what
-a flat FAISS index returns); --hybrid also runs centroid and svm through the engine's hybrid ranking
+a flat FAISS index returns); --hybrid also runs the three through the engine's hybrid ranking
 (`rank_profile`, k = --depth; a paper ranked deeper counts as rank infinity). Per method: the mean over
 all held-out cases ("micro") and the mean of per-query means ("macro"); paired differences get a 95%
 bootstrap interval resampling queries (cases of one query are not independent).
@@ -58,6 +58,7 @@ def rank_of(scores: np.ndarray, target: int, excluded: np.ndarray) -> int:
     """1-based rank of `target` among the rows not excluded; ties count against it (pessimistic)."""
     mask = np.ones(len(scores), dtype=bool)
     mask[excluded] = False
+    assert mask[target], "the held-out paper is among the excluded rows"
     return int(np.sum(scores[mask] >= scores[target]))
 
 
@@ -85,11 +86,13 @@ def main() -> int:
     parser.add_argument("--depth", type=int, default=1000)
     parser.add_argument("--sensitivity", action="store_true",
                         help="also LogisticRegression, other C values, Rocchio weights (no negatives and +neg)")
+    parser.add_argument("--variants", nargs="*", default=None, metavar="NAME",
+                        help="with --sensitivity: only these extra variants (e.g. 'logistic C=1')")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "eval_profiles.json")
     args = parser.parse_args()
 
     from recommender.errors import RecommenderError
-    from recommender.lists.methods import centroid_direction, rank_profile, svm_direction
+    from recommender.lists.methods import centroid_direction, classifier_direction, rank_profile
     from recommender.lists.profile import Profile, Seed
     from recommender.search.engine import Recommender
 
@@ -120,25 +123,34 @@ def main() -> int:
                 methods.ROCCHIO_NEGATIVE = saved
         return direction
 
-    main_variants = {"centroid": centroid_direction, "svm": lambda p: svm_direction(p, vectors)}
+    main_variants = {"centroid": centroid_direction, "svm": lambda p: classifier_direction(p, vectors, "svm"),
+                     "logistic": lambda p: classifier_direction(p, vectors, "logistic")}
     extra_variants = {
-        "svm C=0.01": lambda p: svm_direction(p, vectors, c=0.01),
-        "svm C=1": lambda p: svm_direction(p, vectors, c=1.0),
-        "logistic C=1": lambda p: svm_direction(p, vectors, classifier="logistic", c=1.0),
-        "logistic C=10": lambda p: svm_direction(p, vectors, classifier="logistic", c=10.0),
-        "svm negw=20": lambda p: svm_direction(p, vectors, negative_weight=20.0),
+        "svm C=0.01": lambda p: classifier_direction(p, vectors, "svm", c=0.01),
+        "svm C=1": lambda p: classifier_direction(p, vectors, "svm", c=1.0),
+        "logistic C=0.1": lambda p: classifier_direction(p, vectors, "logistic", c=0.1),
+        "logistic C=10": lambda p: classifier_direction(p, vectors, "logistic", c=10.0),
+        "logistic negshare=0.05": lambda p: classifier_direction(p, vectors, "logistic", negative_share=0.05),
+        "logistic negshare=1": lambda p: classifier_direction(p, vectors, "logistic", negative_share=1.0),
+        "logistic negshare=4": lambda p: classifier_direction(p, vectors, "logistic", negative_share=4.0),
+        "centroid rocchio=0.1": rocchio(0.1),
         "centroid rocchio=0.25": rocchio(0.25),
-        "centroid rocchio=1": rocchio(1.0),
     }
+    if args.variants is not None:
+        unknown = set(args.variants) - set(extra_variants)
+        if unknown:
+            parser.error(f"unknown variants {sorted(unknown)}; choose from {sorted(extra_variants)}")
+        extra_variants = {k: v for k, v in extra_variants.items() if k in args.variants}
     per_case: dict[str, list[tuple[str, dict]]] = defaultdict(list)  # method -> [(query id, metrics)]
     timings: dict[str, list[float]] = defaultdict(list)
     cases = 0
     rng = np.random.default_rng(0)
     for qid, query in sorted(queries.items()):
-        relevant = [row[d] for d, g in sorted(qrels[qid].items()) if g >= args.min_grade and d in row]
+        query_row = row[query["seed_paper_id"]]
+        # (one query judges its own paper "identical": it is the query, not something to find)
+        relevant = [row[d] for d, g in sorted(qrels[qid].items()) if g >= args.min_grade and d in row and row[d] != query_row]
         if len(relevant) - 1 < args.min_seeds:
             continue
-        query_row = row[query["seed_paper_id"]]
         judged_irrelevant = [row[d] for d, g in sorted(qrels[qid].items()) if g == 0 and d in row]
         negatives = sorted(rng.choice(judged_irrelevant, min(args.negatives, len(judged_irrelevant)), replace=False).tolist())
         for held in relevant:
@@ -159,7 +171,7 @@ def main() -> int:
                 if args.sensitivity and suffix != " +query":
                     # the negative weights only matter with negatives
                     variants.update({k: v for k, v in extra_variants.items()
-                                     if suffix == " +neg" or not ("negw" in k or "rocchio" in k)})
+                                     if suffix == " +neg" or not ("negshare" in k or "rocchio" in k)})
                 for name, direction_of in variants.items():
                     started = time.perf_counter()
                     direction = direction_of(profile)
@@ -189,7 +201,11 @@ def main() -> int:
     comparisons = {}
     for a, b in (("svm", "centroid"), ("centroid", "single (one seed)"), ("svm", "single (one seed)"),
                  ("centroid", "single (query paper)"), ("svm", "single (query paper)"),
-                 ("svm +neg", "svm"), ("centroid +neg", "centroid"), ("svm (hybrid)", "svm"), ("centroid (hybrid)", "centroid")):
+                 ("svm +neg", "svm"), ("centroid +neg", "centroid"), ("svm +neg", "centroid +neg"),
+                 ("svm (hybrid)", "svm"), ("centroid (hybrid)", "centroid"),
+                 ("logistic", "centroid"), ("logistic", "svm"), ("logistic +neg", "svm +neg"),
+                 ("logistic +neg", "centroid +neg"), ("logistic +neg", "logistic"), ("logistic (hybrid)", "logistic"),
+                 ("logistic", "single (one seed)"), ("logistic", "single (query paper)")):
         if a in per_query_means and b in per_query_means:
             comparisons[f"{a} - {b}"] = {
                 m: dict(zip(("mean", "ci95"), bootstrap_diff({q: v[m] for q, v in per_query_means[a].items()},

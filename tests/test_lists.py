@@ -15,7 +15,7 @@ import pytest
 from recommender.errors import InputError, UsageError
 from recommender.lists.diversify import check_diversity, mean_pairwise_similarity, mmr
 from recommender.lists.export import check_format, export
-from recommender.lists.methods import centroid_direction, check_method, svm_direction
+from recommender.lists.methods import centroid_direction, check_method, choose_method, classifier_direction
 from recommender.lists.model import ReadingList, Theme
 from recommender.lists.order import reading_order
 from recommender.lists.profile import Profile, Seed, expand_refs
@@ -93,23 +93,25 @@ def _two_topics(rng, n=60, dim=8):
     return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
 
 
-def test_svm_ranks_the_seeds_topic_above_the_other():
+@pytest.mark.parametrize("kind", ["svm", "logistic"])
+def test_a_classifier_ranks_the_seeds_topic_above_the_other(kind):
     vectors = _two_topics(np.random.default_rng(0))
     profile = Profile([seed(vectors[i]) for i in range(3)], exclude_rows=frozenset(range(3)))
-    scores = vectors @ svm_direction(profile, vectors)
+    scores = vectors @ classifier_direction(profile, vectors, kind)
     assert scores[3:60].min() > scores[60:].max()
 
 
-def test_an_explicit_negative_lowers_its_neighbours_under_the_svm():
+@pytest.mark.parametrize("kind", ["svm", "logistic"])
+def test_an_explicit_negative_lowers_its_neighbours_under_a_classifier(kind):
     vectors = _two_topics(np.random.default_rng(0))
     positives = [seed(vectors[i]) for i in range(3)]
     # Dislike one paper of the seeds' own topic: papers near it must lose ground against the rest.
     disliked = 30
     near = np.argsort(-(vectors[3:60] @ vectors[disliked]))[:5] + 3
     near = near[near != disliked][:4]
-    without = vectors @ svm_direction(Profile(positives, exclude_rows=frozenset(range(3))), vectors)
-    with_neg = vectors @ svm_direction(Profile(positives, [seed(vectors[disliked])],
-                                               exclude_rows=frozenset([0, 1, 2, disliked])), vectors)
+    without = vectors @ classifier_direction(Profile(positives, exclude_rows=frozenset(range(3))), vectors, kind)
+    with_neg = vectors @ classifier_direction(Profile(positives, [seed(vectors[disliked])],
+                                                      exclude_rows=frozenset([0, 1, 2, disliked])), vectors, kind)
 
     def percentile(scores, rows):
         return np.mean([np.mean(scores[3:60] < scores[r]) for r in rows])
@@ -117,9 +119,11 @@ def test_an_explicit_negative_lowers_its_neighbours_under_the_svm():
     assert percentile(with_neg, near) < percentile(without, near)
 
 
-def test_unknown_method_is_a_usage_error():
-    assert check_method("centroid") == "centroid"
-    assert check_method("auto") in ("centroid", "svm")
+def test_auto_is_the_centroid_for_liked_papers_and_the_svm_with_disliked_ones():
+    liked = Profile([seed([1, 0]), seed([0, 1])])
+    assert choose_method("auto", liked) == choose_method(None, liked) == "centroid"
+    assert choose_method("auto", Profile(liked.positives, [seed([1, 1])])) == "logistic"
+    assert choose_method("svm", liked) == "svm"
     with pytest.raises(UsageError, match="--method"):
         check_method("knn")
 

@@ -61,29 +61,39 @@ def titles(results) -> list[str]:
 
 
 # --- several seeds -------------------------------------------------------------------------------
-@pytest.mark.parametrize("method", ["centroid", "svm"])
+@pytest.mark.parametrize("method", ["centroid", "svm", "logistic"])
 def test_two_coding_seeds_bring_the_other_coding_papers_first(seed_rec, method):
     results = recommend(seed_rec, ["KO codes", "DeepPolar"], k=5, method=method)
     assert set(titles(results)[:2]) == OTHER_CODING
     assert not {KO, DEEPPOLAR} & set(titles(results))
 
 
-@pytest.mark.parametrize("method", ["centroid", "svm"])
+@pytest.mark.parametrize("method", ["centroid", "svm", "logistic"])
 def test_seeds_from_two_topics_draw_from_both(seed_rec, method):
     top = set(titles(recommend(seed_rec, ["KO codes", "Label Poisoning is All You Need"], k=6, method=method)))
     assert top & CODING_TITLES and top & BACKDOOR_TITLES
 
 
-@pytest.mark.parametrize("method", ["centroid", "svm"])
-def test_a_disliked_paper_pushes_its_neighbours_down(seed_rec, method):
-    like = ["Private Federated Learning with Autotuned Compression", "One-shot Empirical Privacy Estimation for Federated Learning"]
+FEDERATED = ["Private Federated Learning with Autotuned Compression", "One-shot Empirical Privacy Estimation for Federated Learning"]
+DP_PCA = "DP-PCA: Statistically Optimal and Differentially Private PCA"
+
+
+def test_a_disliked_paper_pushes_its_neighbours_down_the_centroid(seed_rec):
     # DP-PCA's nearest neighbour: a paper of the same authors on private regression.
     neighbour = "Near Optimal Private and Robust Linear Regression"
-    dp_pca = "DP-PCA: Statistically Optimal and Differentially Private PCA"
-    before = [t for t in titles(recommend(seed_rec, like, k=48, method=method)) if t != dp_pca]
-    after = titles(recommend(seed_rec, like, ["DP-PCA"], k=47, method=method))
-    assert dp_pca not in after and len(after) == len(before) == 47
+    before = [t for t in titles(recommend(seed_rec, FEDERATED, k=48, method="centroid")) if t != DP_PCA]
+    after = titles(recommend(seed_rec, FEDERATED, ["DP-PCA"], k=47, method="centroid"))
+    assert DP_PCA not in after and len(after) == len(before) == 47
     assert after.index(neighbour) > before.index(neighbour)
+
+
+def test_with_disliked_papers_auto_trains_a_classifier_that_never_returns_them(seed_rec):
+    disliked = ["DP-PCA", "Near Optimal Private and Robust Linear Regression"]
+    auto = recommend(seed_rec, FEDERATED, disliked, k=46)
+    assert titles(auto) == titles(recommend(seed_rec, FEDERATED, disliked, k=46, method="logistic"))
+    assert titles(auto) != titles(recommend(seed_rec, FEDERATED, disliked, k=46, method="centroid"))
+    assert not {DP_PCA, "Near Optimal Private and Robust Linear Regression"} & set(titles(auto))
+    assert titles(recommend(seed_rec, FEDERATED, k=10)) == titles(recommend(seed_rec, FEDERATED, k=10, method="centroid"))
 
 
 def test_a_query_alone_is_the_core_search_and_a_query_steers_the_seeds(seed_rec):

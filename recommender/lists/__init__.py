@@ -31,7 +31,8 @@ def recommend(rec, like: Sequence[str], unlike: Sequence[str] = (), query: str |
               bib: str | Path | None = None) -> list[Result]:
     """The k papers of the index best matching a profile: liked papers (ids, arXiv ids, DOIs or titles;
     "@FILE" for a file of them), disliked papers, a text, and/or a .bib library. Seeds are never returned.
-    method: "centroid", "svm" or "auto" (DEFAULT_METHOD); mode: "dense" (the default for papers) or "hybrid"."""
+    method: "centroid", "svm", "logistic" or "auto" (the centroid, or logistic when there are disliked papers);
+    mode: "dense" (the default for papers), "lexical" or "hybrid" (the default for a text alone)."""
     if bib is not None:
         profile, _ = load_profile(rec, query=query, like=like, unlike=unlike, bib=bib)
     else:
