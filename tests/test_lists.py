@@ -196,7 +196,7 @@ def reading() -> ReadingList:
         Result(2, 0.8, _paper(1, arxiv_id="2301.00001", categories=["cs.LG"]), "closest to the query \"x\" (cosine 0.80)"),
         Result(1, 0.9, _paper(2, title="Privacy & 100% _safety_ for {all}", doi="10.1/abc", authors_truncated=True),
                "closest to \"Paper 1\" (cosine 0.70); shares: privacy"),
-        Result(3, 0.7, _paper(3, title="Paper 3", authors=["Zoë Ångström"], year=None, url="https://x.org/a_b?c=1%20"),
+        Result(3, 0.7, _paper(3, title="Is Paper 3 needed?", authors=["Zoë Ångström"], year=None, url="https://x.org/a_b?c=1%20"),
                None),
     ]
     return ReadingList({"text": "privacy", "like": [], "unlike": [], "bib": None},
@@ -235,6 +235,7 @@ def test_markdown_has_theme_headings_authors_years_links_and_reasons(reading):
     assert "Ana Müller, Bo Li et al. (2022)" in text
     assert "*Why:* closest to" in text
     assert text.index("Paper 1 on privacy") < text.index("Privacy &") < text.index("Paper 3")
+    assert "3. **Is Paper 3 needed?** Zoë Ångström. <https://x.org/a_b?c=1%20>" in text  # no "?." after a title
     assert "\\_safety\\_" in text  # markup characters in titles are escaped
 
 
@@ -255,7 +256,7 @@ def test_a_plain_result_list_exports_too(reading):
     results = reading.items
     assert json.loads(export(results, "json"))["results"][0]["id"] == "p1"
     assert "Paper 3" in export(results, "table")
-    assert "##" not in export(results, "markdown")
+    assert "##" not in export(results, "markdown") and export(results, "markdown").startswith("# Recommended papers")
     assert export([], "table") == "no results"
 
 

@@ -35,8 +35,9 @@ def export(items: ReadingList | list[Result], fmt: str) -> str:
     fmt = check_format(fmt)
     if fmt == "json" and not isinstance(items, ReadingList):
         return json.dumps({"results": [r.to_dict() for r in items]}, ensure_ascii=False, indent=2)
-    reading = _as_list(items)
-    return {"table": to_table, "markdown": to_markdown, "bibtex": _bibtex, "json": _json, "csv": to_csv}[fmt](reading)
+    if fmt == "markdown":
+        return to_markdown(_as_list(items), "Reading list" if isinstance(items, ReadingList) else "Recommended papers")
+    return {"table": to_table, "bibtex": _bibtex, "json": _json, "csv": to_csv}[fmt](_as_list(items))
 
 
 def _json(reading: ReadingList) -> str:
@@ -74,10 +75,10 @@ def _md(text: str) -> str:
     return "".join("\\" + ch if ch in "\\`*_[]<>#|" else ch for ch in " ".join((text or "").split()))
 
 
-def to_markdown(reading: ReadingList) -> str:
+def to_markdown(reading: ReadingList, heading: str = "Reading list") -> str:
     items = reading.items
-    lines = [f"# Reading list: {_md(reading.title)}" if reading.title else "# Reading list", ""]
     named = [t for t in reading.themes if t.name]
+    lines = [f"# {heading}: {_md(reading.title)}" if reading.title else f"# {heading}", ""]
     if named:
         lines += [f"{len(items)} papers in {len(named)} theme{'s' * (len(named) != 1)}, in reading order: "
                   "themes by relevance; in each, its most central paper first, then from the oldest to the newest.", ""]
@@ -90,9 +91,11 @@ def to_markdown(reading: ReadingList) -> str:
             p = item.paper
             who = _md(authors_line(p)) or "unknown authors"
             year = f" ({p.year})" if p.year else ""
-            lines.append(f"{position}. **{_md(p.title)}**. {who}{year}. {link(p)}")
-            if item.reason:
-                lines.append(f"   *Why:* {_md(item.reason)}")
+            marker = f"{position}. "
+            stop = "" if p.title.rstrip()[-1:] in ".?!" else "."
+            lines.append(f"{marker}**{_md(p.title)}**{stop} {who}{year}. {link(p)}")
+            if item.reason:  # indented under the item's text, so Markdown keeps it in the list item
+                lines.append(f"{' ' * len(marker)}*Why:* {_md(item.reason)}")
         lines.append("")
     if not items:
         lines.append("No paper matched.")

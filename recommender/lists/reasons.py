@@ -11,7 +11,7 @@ from .profile import Seed
 from .terms import Vocabulary, pick_terms
 
 SHARED_TERMS = 3
-LABEL_WIDTH = 70
+LABEL_WIDTH = 50
 
 
 def _label(seed: Seed) -> str:

@@ -27,6 +27,7 @@ ACADEMIC_STOP_WORDS = frozenset("""
     experiments experimental empirical empirically analysis theoretical theoretically leads lead
     provably potentially suggest suggests suggesting cause causes require requires requiring obtain obtains
     minimal need needs needed demonstrating showing help helps aim aims goal goals question questions
+    include includes included consider considers considered
     """.split())
 
 
