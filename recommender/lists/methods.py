@@ -14,13 +14,14 @@ filters, excluded rows) like any other query.
 means over 23 queries). Without negatives the three are within noise of each other on Recall@20
 (centroid 0.644, svm 0.635, logistic 0.647); on MRR logistic leads (0.285, against 0.261 and 0.260;
 +0.025 over svm with a 95% interval above zero, +0.024 over the centroid with one spanning zero),
-while the centroid costs 0.1 ms a profile against 180 ms (svm) and 630 ms (logistic). With disliked
-papers the classifiers gain a little and Rocchio's subtraction loses (MRR: logistic 0.287, centroid
-0.213): the papers a reader rejects are near the topic, and moving away from their mean moves away from
-the topic too. So "auto" is the centroid for liked papers alone, and logistic as soon as there are
-disliked ones. The gain that disliked papers bring is small at best on CSFCube (see NEGATIVE_SHARE):
-their sure effect is that they themselves are never recommended. (Logistic regression, at scikit-learn's default C, was added to the comparison after
-svm and centroid were measured on these same queries: read its lead with that in mind.)
+while the centroid costs 0.1 ms a profile against 110 ms (svm) and 450 ms (logistic). With disliked
+papers the classifiers hold their level (logistic: Recall@20 0.664, MRR 0.280) and Rocchio's
+subtraction loses (MRR 0.213): the papers a reader rejects are near the topic, and moving away from
+their mean moves away from the topic too. So "auto" is the centroid for liked papers alone, and
+logistic as soon as there are disliked ones. (Logistic regression, at scikit-learn's default C, was
+added to the comparison after svm and centroid were measured on these same queries: read its lead
+with that in mind.) The gain that disliked papers bring is small at best on CSFCube (see
+NEGATIVE_SHARE): their sure effect is that they themselves are never recommended.
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ from .profile import Profile
 METHODS = ("auto", "centroid", "svm", "logistic")
 DEFAULT_METHOD = "auto"  # centroid without --unlike, logistic with (see above)
 # Profiles of papers rank on the dense side: the hybrid ranking (BM25 on the seeds' abstracts, fused)
-# measured no better (Recall@20 +0.016 for the centroid, 95% interval -0.061..+0.091) and costs more.
+# measured no better (centroid: Recall@20 -0.001, 95% interval -0.066..+0.066) and costs more.
 DEFAULT_MODE = "dense"
 ROCCHIO_NEGATIVE = 0.5  # weight of the disliked papers' mean, against 1 for the liked side
 CLASSIFIER_C = {"svm": 0.1, "logistic": 1.0}  # svm: arxiv-sanity-lite's order (0.01 and 1 measured worse); logistic: default
