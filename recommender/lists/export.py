@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import shutil
+import textwrap
 
 from ..errors import UsageError
 from ..records import Paper, Result
@@ -137,6 +138,6 @@ def to_table(reading: ReadingList) -> str:
             p = item.paper
             lines.append(f"{position:>3} {item.score:>7.3f} {p.year or '–':>4}  {_clip(p.title, title_width):<{title_width}} "
                          f"{_clip(authors_line(p, 1), 24)}")
-            if item.reason:
-                lines.append(f"{'':>17}{_clip(item.reason, width - 17)}")
+            if item.reason:  # wrapped, not cut: its end (the shared terms) is the useful part
+                lines.extend(textwrap.wrap(item.reason, width, initial_indent=" " * 17, subsequent_indent=" " * 19))
     return "\n".join(lines)
