@@ -21,7 +21,7 @@ MAX_K = 200
 MAX_PAPERS = 200  # ids in one like / unlike / exclude / export list
 
 Mode = Literal["dense", "lexical", "hybrid"]
-Method = Annotated[Literal["auto", "centroid", "svm"], Field(description="How liked and disliked papers become a "
+Method = Annotated[Literal["auto", "centroid", "svm", "logistic"], Field(description="How liked and disliked papers become a "
                    "ranking: centroid (Rocchio), svm (a classifier per request, as arxiv-sanity-lite) or auto.")]
 Text = Annotated[str, StringConstraints(max_length=MAX_QUERY_CHARS)]
 PaperRef = Annotated[str, StringConstraints(min_length=1, max_length=MAX_REF_CHARS)]
