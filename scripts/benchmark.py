@@ -182,6 +182,7 @@ def bench_builds(papers: list, work: Path, default_kind: str, obvious) -> dict:
     flat.add(vectors)
     faiss.write_index(flat, str(work / "obvious.faiss"))
     obvious_s = time.perf_counter() - started
+    int8 = build_index([corpus], work / "index-1k-int8", encoder="onnx-int8", progress=False, use_cache=False, dedup_titles=False)
     cache = work / "embedding-cache.sqlite"
     cache.unlink(missing_ok=True)
     first = build_index([corpus], work / "index-1k", progress=False, cache_path=cache, dedup_titles=False)
@@ -193,6 +194,7 @@ def bench_builds(papers: list, work: Path, default_kind: str, obvious) -> dict:
         "obvious_s": obvious_s, "obvious_papers_per_s": len(texts) / obvious_s,
         "ours_s": first.seconds, "ours_papers_per_s": len(texts) / first.seconds,
         "speedup": obvious_s / first.seconds, "ours_embedded": first.embedded,
+        "int8_s": int8.seconds, "int8_papers_per_s": len(texts) / int8.seconds, "int8_speedup": obvious_s / int8.seconds,
         "rebuild_unchanged_s": again.seconds, "rebuild_unchanged_embedded": again.embedded,
         "add_10_s": added.seconds, "add_10_embedded": added.embedded, "add_10_added": len(added.added),
     }
@@ -537,7 +539,8 @@ def summary(results: dict) -> str:
         p, b = t["padding"], t["builds"]
         out.append(f"padding share, batches of {p['batch']}: corpus order {p['corpus_order']:.1%}, longest first {p['longest_first']:.1%}")
         out.append(f"build {b['papers']} papers: obvious {b['obvious_papers_per_s']:.1f}/s, ours ({b['encoder']}) "
-                   f"{b['ours_papers_per_s']:.1f}/s, x{b['speedup']:.2f}; rebuild unchanged {b['rebuild_unchanged_s']:.1f}s "
+                   f"{b['ours_papers_per_s']:.1f}/s, x{b['speedup']:.2f}; onnx-int8 {b['int8_papers_per_s']:.1f}/s, "
+                   f"x{b['int8_speedup']:.2f}; rebuild unchanged {b['rebuild_unchanged_s']:.1f}s "
                    f"embedding {b['rebuild_unchanged_embedded']}; add 10 papers {b['add_10_s']:.1f}s embedding {b['add_10_embedded']}")
     if "cold" in results:
         out.append(f"cold process to first result, {results['cold']['papers']}-paper index (median of {results['cold']['repeats']}):")
