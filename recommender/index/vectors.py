@@ -4,8 +4,8 @@
 - hnsw:  IndexHNSWFlat (graph; best recall per millisecond, but holds a second copy of the vectors
          and a removal or a changed paper means rebuilding the graph).
 - ivfpq: IndexIVFPQ (coarse k-means cells, 48-byte product-quantised codes), whose candidates are
-         re-scored exactly against the memory-mapped vectors.npy ("refine"): tiny in memory,
-         quick to build and to update, the default for large indexes.
+         re-scored exactly against the memory-mapped vectors.npy ("refine"): a 57 MB file at 1M
+         papers, built in a minute, updated without retraining; the default above FLAT_MAX.
 
 The parameters a search needs (efSearch, nprobe, refine) are recorded in the manifest's `index`
 block, so an index is searched the way it was measured.
@@ -24,8 +24,9 @@ from . import storage  # noqa: F401  (sets OpenMP's wait policy before FAISS is 
 
 INDEX_TYPES = ("auto", "flat", "hnsw", "ivfpq")
 
-# `auto` keeps exact search up to this many papers. Measured with scripts/benchmark.py on 2 cores:
-# one flat query costs ~0.2 ms per 1,000 papers, so 100K papers is ~20 ms, the latency budget.
+# `auto` keeps exact search up to this many papers. Measured with scripts/benchmark.py on 2 cores
+# (docs/performance.json): one flat query over 100K papers takes 5 ms on a quiet machine and 20 ms
+# (the latency budget) when other work shares the cores; at 1M it is 50 ms even when quiet.
 FLAT_MAX = 100_000
 
 # Up to this many vectors a flat index is searched with numpy (~1 ms at 10K on 2 cores, under FAISS's
@@ -35,14 +36,14 @@ FLAT_MAGIC = b"IxFI"  # the first bytes of a FAISS IndexFlatIP file
 
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 40
-HNSW_EF_SEARCH = 128  # recall@10 >= 0.99 on the benchmark's data at 100K-1M (see docs/performance.json)
+HNSW_EF_SEARCH = 128  # recall@10 0.995 at 100K, 0.989 at 1M; 32 gives 0.955 at 1M (docs/performance.json)
 
 IVFPQ_MIN_PAPERS = 1_000  # below this the product quantiser cannot be trained; use flat
 IVFPQ_SUBQUANTIZERS = 48  # 384 dims / 48 = 8 dims per byte-sized code
 IVFPQ_REFINE = 10  # re-score 10x the requested candidates exactly
-# A query's 10 nearest neighbours lie in a few dozen cells whatever the corpus size (benchmark sweep:
-# recall@10 0.95 / 0.98 / 0.99 at 16 / 32 / 64 cells for 10K papers, similar at 100K), and 64 cells
-# cost well under a millisecond, so the probe count is fixed rather than a share of the cells.
+# A query's 10 nearest neighbours lie in a few dozen cells whatever the corpus size (benchmark sweep,
+# refine 10: recall@10 0.95 / 0.98 / 0.99 at 16 / 32 / 64 cells for 10K papers; 0.996 / 0.998 / 0.999
+# at 1M), and 64 cells cost about a millisecond at 1M, so the probe count is fixed, not a share of cells.
 IVFPQ_NPROBE = 64
 IVFPQ_TRAIN_PER_CELL = 40  # faiss warns below 39 training points per cell
 IVFPQ_TRAIN_MAX = 100_000
