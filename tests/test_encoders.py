@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from recommender.errors import RecommenderError
 
@@ -105,6 +107,8 @@ def reference(torch_encoder, texts):
 
 @pytest.mark.slow
 def test_export_layout(cache, onnx_encoder, int8_encoder):
+    from recommender.embed import recipe_for
+
     folder = onnx_encoder.path.parent
     assert folder.parent == cache / "onnx" and folder.name == onnx_encoder.model.fingerprint
     assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == [
@@ -114,6 +118,8 @@ def test_export_layout(cache, onnx_encoder, int8_encoder):
     assert (config["pooling"], config["max_seq_length"], config["dim"]) == ("mean", 256, 384)
     assert (onnx_encoder.kind, int8_encoder.kind, onnx_encoder.dim, int8_encoder.dim) == ("onnx", "onnx-int8", 384, 384)
     assert int8_encoder.path.stat().st_size < 0.7 * onnx_encoder.path.stat().st_size
+    assert (onnx_encoder.recipe, int8_encoder.recipe) == ("onnx", recipe_for("onnx-int8"))
+    assert config["int8_recipe"] in int8_encoder.recipe and config["quantization"]["smoothing"]["alpha"] == 0.7
 
 
 @pytest.mark.slow
@@ -149,6 +155,14 @@ def test_int8_close_to_torch(int8_encoder, torch_encoder, texts, reference):
     ref_nn = np.argmax(torch_encoder.encode(queries) @ reference[:15].T, axis=1)
     int8_nn = np.argmax(int8_encoder.encode(queries) @ vectors[:15].T, axis=1)
     assert np.mean(ref_nn == int8_nn) >= 0.8, (ref_nn, int8_nn)
+
+
+@pytest.mark.slow
+def test_int8_vector_of_a_text_does_not_depend_on_its_batch(int8_encoder, texts):
+    """One run per text: a query, a paper in a build, and the same paper in an `add` get the same vector."""
+    together = int8_encoder.encode(texts)
+    alone = np.vstack([int8_encoder.encode([t]) for t in texts[:6]])
+    np.testing.assert_allclose(alone, together[:6], atol=1e-6)
 
 
 @pytest.mark.slow
@@ -217,6 +231,58 @@ def test_concurrent_quantisation_runs_once(tmp_path, onnx_encoder):
     assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == [
         "encoder.json", "model.onnx", "model_int8.onnx", "tokenizer.json"]
     assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.slow
+def test_smoothing_is_exact_in_fp32(reference, texts):
+    import torch
+
+    from recommender.embed import resolve_model
+    from recommender.embed.export import _load_for_export
+    from recommender.embed.smoothing import calibration_texts, smooth_feed_forward
+
+    model = _load_for_export(resolve_model(None))
+    assert smooth_feed_forward(model, calibration_texts(16), alpha=0.7) == 12  # 6 blocks x (up, down) projections
+    scales = [m.inverse_scale for m in model.modules() if hasattr(m, "inverse_scale")]
+    assert len(scales) == 12 and all(not torch.allclose(s, torch.ones_like(s)) for s in scales)
+    after = model.encode(texts, batch_size=8, normalize_embeddings=True, convert_to_numpy=True)
+    assert float(np.min(np.sum(after * reference, axis=1))) >= 0.9999
+
+
+@pytest.mark.slow
+def test_smoothing_makes_int8_agree_better(tmp_path, onnx_encoder, int8_encoder, texts, reference):
+    """The same int8 quantisation of the unsmoothed graph agrees less with torch: smoothing earns its place."""
+    from recommender.embed import export
+    from recommender.embed.onnx_encoder import OnnxRuntimeModel
+
+    folder = onnx_encoder.path.parent
+    plain = tmp_path / "plain_int8.onnx"
+    export._quantize(onnx_encoder.path, plain)
+    unsmoothed = OnnxRuntimeModel(plain, (folder / export.TOKENIZER_FILE).read_text(), export.read_config(folder))
+    smoothed_cos = np.sum(int8_encoder.encode(texts) * reference, axis=1)
+    plain_cos = np.sum(unsmoothed.encode(texts) * reference, axis=1)
+    assert smoothed_cos.mean() > plain_cos.mean() and 1 - smoothed_cos.mean() < 0.8 * (1 - plain_cos.mean()), (
+        smoothed_cos.mean(), plain_cos.mean())
+
+
+@pytest.mark.slow
+def test_batches_respect_the_token_budget(onnx_encoder, texts, monkeypatch):
+    runtime = onnx_encoder._runtime
+    shapes, run = [], runtime._run_batch
+
+    def spy(batch):
+        shapes.append((len(batch), max(len(x) for x in batch)))
+        return run(batch)
+
+    monkeypatch.setattr(runtime, "_run_batch", spy)
+    budgeted = runtime.encode(texts, batch_size=64, batch_tokens=300)
+    assert sum(rows for rows, _ in shapes) == len(texts)
+    assert all(rows == 1 or rows * width <= 300 for rows, width in shapes), shapes
+    # long abstracts go (nearly) alone, the short queries together
+    assert shapes[0][0] == 1 and shapes[-1][0] > 4, shapes
+    monkeypatch.undo()
+    whole = runtime.encode(texts, batch_size=64, batch_tokens=10**6)
+    assert float(np.min(np.sum(budgeted * whole, axis=1))) >= 0.99999
 
 
 # -- unit tests, no model -------------------------------------------------------------------------
@@ -289,3 +355,21 @@ def test_failed_quantisation_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         export._quantize(tmp_path / "model.onnx", tmp_path / "model_int8.onnx")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(lengths=st.lists(st.integers(1, 512), min_size=1, max_size=300), batch_size=st.integers(1, 64),
+       batch_tokens=st.integers(1, 4096))
+def test_batch_plan_covers_every_row_within_the_limits(lengths, batch_size, batch_tokens):
+    from recommender.embed.onnx_encoder import plan_batches
+
+    lengths = np.array(lengths)
+    batches = plan_batches(lengths, batch_size=batch_size, batch_tokens=batch_tokens)
+    rows = np.concatenate(batches)
+    assert sorted(rows.tolist()) == list(range(len(lengths)))
+    assert np.all(np.diff(lengths[rows]) <= 0)  # longest first: neighbours share a length
+    for batch in batches:
+        assert 1 <= len(batch) <= batch_size
+        assert len(batch) == 1 or len(batch) * lengths[batch].max() <= batch_tokens
+    # greedy: one more row would have broken a limit
+    assert all(len(b) == batch_size or (len(b) + 1) * lengths[b].max() > batch_tokens for b in batches[:-1])

@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from recommender.embed import check_recipe, recipe_for
 from recommender.errors import IndexLoadError
 from recommender.index import storage
 from recommender.index.build import build_index
+from recommender.index.update import add_to_index
 from recommender.search.engine import Recommender
 
 
@@ -99,3 +102,23 @@ def test_index_built_with_another_model_is_refused(index_copy, tmp_path):
     (index_copy / storage.MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(IndexLoadError, match="differs"):
         Recommender.open(index_copy).search("backdoor", 3)
+
+
+def test_vectors_of_another_encoder_recipe_are_refused(index_copy):
+    """A newer int8 recipe makes (slightly) different vectors: old ones must not be mixed with its queries."""
+    manifest = json.loads((index_copy / storage.MANIFEST).read_text())
+    assert manifest["encoder"]["query_recipe"] == recipe_for(manifest["encoder"]["query"])
+    manifest["encoder"]["query_recipe"] = manifest["encoder"]["build_recipe"] = "onnx-int8.v0"
+    (index_copy / storage.MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(IndexLoadError, match="rebuild the index"):
+        Recommender.open(index_copy).search("backdoor", 3)
+    with pytest.raises(IndexLoadError, match="onnx-int8.v0"):
+        add_to_index([Path(index_copy / "unused.jsonl")], index_copy, progress=False)
+
+
+def test_recipe_check_of_manifests_that_predate_recipes():
+    check_recipe(Path("idx"), None, "onnx")  # fp32 and torch vectors have not changed
+    check_recipe(Path("idx"), None, "torch")
+    check_recipe(Path("idx"), recipe_for("onnx-int8"), "onnx-int8")
+    with pytest.raises(IndexLoadError, match="idx: its vectors were made by encoder 'onnx-int8.v1'"):
+        check_recipe(Path("idx"), None, "onnx-int8")

@@ -137,8 +137,10 @@ def test_hnsw_index_of_the_seed_listing_ranks_like_flat(seed_listing, seed_rec, 
     assert rec.manifest["index"]["type"] == "hnsw" and rec.manifest["index"]["efSearch"] > 0
     for query in ("backdoor attacks on neural networks", "polar codes decoding", "differential privacy"):
         for mode in ("dense", "hybrid"):
-            got = [(r.paper.id, round(r.score, 5)) for r in rec.search(query, 10, mode=mode)]
-            assert got == [(r.paper.id, round(r.score, 5)) for r in seed_rec.search(query, 10, mode=mode)]
+            got, want = rec.search(query, 10, mode=mode), seed_rec.search(query, 10, mode=mode)
+            assert [r.paper.id for r in got] == [r.paper.id for r in want]
+            # FAISS and numpy sum the inner products in different orders: equal to float32 rounding
+            np.testing.assert_allclose([r.score for r in got], [r.score for r in want], atol=1e-5)
 
 
 def test_the_query_encoder_gives_the_vectors_the_index_was_built_with(seed_rec):

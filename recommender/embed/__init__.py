@@ -25,6 +25,7 @@ ENCODER_KINDS = ("auto", "torch", "onnx", "onnx-int8")
 class Encoder(Protocol):
     model: "ModelRef"
     kind: str  # "torch", "onnx" or "onnx-int8"
+    recipe: str  # changes whenever this kind's vectors would (a new int8 recipe): caches and manifests record it
     dim: int
 
     def encode(self, texts: list[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
@@ -109,8 +110,32 @@ def load_encoder(model: str | ModelRef | None = None, kind: str = "torch") -> En
     raise RecommenderError(f"unknown encoder {kind!r}: choose one of {', '.join(ENCODER_KINDS)}")
 
 
+def recipe_for(kind: str) -> str:
+    """What makes this kind's vectors, as recorded in caches and manifests (see export.INT8_RECIPE)."""
+    if kind == "onnx-int8":
+        from .export import INT8_RECIPE
+
+        return f"onnx-{INT8_RECIPE}"
+    return kind
+
+
+def check_recipe(where: Path, recorded: str | None, kind: str) -> None:
+    """An index's vectors must come from the recipe this installation runs for `kind`, or scores would drift."""
+    from ..errors import IndexLoadError
+
+    current = recipe_for(kind)
+    # Manifests before recipes were recorded: torch and fp32 ONNX vectors have not changed since; int8 has.
+    if (recorded or (kind if kind != "onnx-int8" else "onnx-int8.v1")) != current:
+        raise IndexLoadError(
+            f"{where}: its vectors were made by encoder {recorded or 'onnx-int8.v1'!r}, this installation makes "
+            f"{current!r} for --encoder {kind}; rebuild the index with `recommender build`"
+        )
+
+
 def describe(encoder: Encoder) -> dict:
-    return {"kind": encoder.kind, "model": encoder.model.name, "fingerprint": encoder.model.fingerprint, "dimension": encoder.dim}
+    return {"kind": encoder.kind, "recipe": encoder.recipe, "model": encoder.model.name,
+            "fingerprint": encoder.model.fingerprint, "dimension": encoder.dim}
 
 
-__all__ = ["DEFAULT_MODEL", "ENCODER_KINDS", "Encoder", "ModelRef", "cache_dir", "describe", "load_encoder", "resolve_model"]
+__all__ = ["DEFAULT_MODEL", "ENCODER_KINDS", "Encoder", "ModelRef", "cache_dir", "check_recipe", "describe", "load_encoder",
+           "recipe_for", "resolve_model"]

@@ -16,6 +16,10 @@ from ..errors import RecommenderError
 from . import ModelRef
 
 _TOKENIZE_CHUNK = 4096  # texts tokenised per call, so the Encoding objects never pile up
+# Tokens per batch (rows x padded width). On a laptop CPU a long abstract runs fastest nearly alone
+# (activations stay in cache), while short texts (titles, queries) need batches to amortise each call:
+# a token budget gives both. Measured with scripts/encoder_speed.py (README, Performance).
+BATCH_TOKENS = 1024
 
 
 def _cpu_threads() -> int:
@@ -23,6 +27,20 @@ def _cpu_threads() -> int:
         return max(1, len(os.sched_getaffinity(0)))  # the cores this process may use
     except (AttributeError, OSError):  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def plan_batches(lengths: np.ndarray, batch_size: int, batch_tokens: int) -> list[np.ndarray]:
+    """Row numbers per batch: longest first (stable), so neighbours share a length and padding is
+    minimal, and each batch holds at most `batch_size` rows and `batch_tokens` padded tokens (one
+    row at least). The first batch is the largest, so a memory problem shows at once."""
+    order = np.argsort(-np.asarray(lengths), kind="stable")
+    batches, start = [], 0
+    while start < len(order):
+        width = max(1, int(lengths[order[start]]))  # the longest row left
+        take = max(1, min(int(batch_size), int(batch_tokens) // width))
+        batches.append(order[start:start + take])
+        start += take
+    return batches
 
 
 class OnnxRuntimeModel:
@@ -64,24 +82,22 @@ class OnnxRuntimeModel:
             ids.extend(np.asarray(e.ids, dtype=np.int64) for e in self.tokenizer.encode_batch(chunk))
         return ids
 
-    def encode(self, texts: list[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+    def encode(self, texts: list[str], *, batch_size: int = 64, progress: bool = False,
+               batch_tokens: int | None = None) -> np.ndarray:
+        """Rows in the order of `texts`; batches hold at most `batch_size` texts and `batch_tokens` padded tokens."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
         batch_size = max(1, int(batch_size))
         ids = self.tokenize(list(texts))
         lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
-        # Longest first (stable), so neighbours share a length and padding is minimal; the first
-        # batch is the largest, so a memory problem shows at once.
-        order = np.argsort(-lengths, kind="stable")
         bar = None
         if progress and len(texts) > batch_size:
             from tqdm import tqdm
 
             bar = tqdm(total=len(texts), desc="embedding", unit="text", file=sys.stderr)
         try:
-            for start in range(0, len(order), batch_size):
-                rows = order[start:start + batch_size]
+            for rows in plan_batches(lengths, batch_size, batch_tokens or BATCH_TOKENS):
                 out[rows] = self._run_batch([ids[i] for i in rows])
                 if bar is not None:
                     bar.update(len(rows))
@@ -120,10 +136,12 @@ class OnnxEncoder:
     """Encoder protocol on the cached ONNX export ("onnx") or its int8 quantisation ("onnx-int8")."""
 
     def __init__(self, model: ModelRef, quantized: bool = False):
+        from . import recipe_for
         from .export import TOKENIZER_FILE, ensure_onnx, read_config
 
         self.model = model
         self.kind = "onnx-int8" if quantized else "onnx"
+        self.recipe = recipe_for(self.kind)
         path = ensure_onnx(model, quantized=quantized)
         config = read_config(path.parent)
         if config is None:  # pragma: no cover - removed between the two calls
@@ -134,10 +152,15 @@ class OnnxEncoder:
         self.path = path
 
     def encode(self, texts: list[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
-        return self._runtime.encode(list(texts), batch_size=batch_size, progress=progress)
+        # int8 quantises activations with one scale per run, so a text batched with others would get a
+        # (slightly) different vector than alone, as a query or in another build. One text per run keeps
+        # every vector a function of its text, and costs nothing on abstracts (measured: a long text runs
+        # fastest alone on 2 cores); fp32 vectors do not depend on the batch, so fp32 batches by tokens.
+        batch_tokens = 1 if self.kind == "onnx-int8" else None
+        return self._runtime.encode(list(texts), batch_size=batch_size, progress=progress, batch_tokens=batch_tokens)
 
     def __repr__(self) -> str:
         return f"OnnxEncoder({self.model.name!r}, kind={self.kind!r}, dim={self.dim})"
 
 
-__all__ = ["OnnxEncoder", "OnnxRuntimeModel"]
+__all__ = ["BATCH_TOKENS", "OnnxEncoder", "OnnxRuntimeModel", "plan_batches"]

@@ -8,6 +8,7 @@ from . import ModelRef
 
 class TorchEncoder:
     kind = "torch"
+    recipe = "torch"
 
     def __init__(self, model: ModelRef):
         from sentence_transformers import SentenceTransformer

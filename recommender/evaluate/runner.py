@@ -60,6 +60,7 @@ def evaluate(benchmarks: list[str | Path], modes: list[str], *, index_root: str 
 
 def _index_for(folder: Path, index_root, encoder, model, rebuild, progress):
     """Reuse an index of this corpus when its manifest says it was built from the same bytes with the same settings."""
+    from ..embed import recipe_for
     from ..index.build import build_index
     from ..search.engine import Recommender
 
@@ -71,7 +72,9 @@ def _index_for(folder: Path, index_root, encoder, model, rebuild, progress):
         try:
             rec = Recommender.open(index, model=model)
             same_corpus = [c["sha256"] for c in rec.manifest["corpus"]] == [storage.sha256_file(corpus)]
-            if same_corpus and (encoder == "auto" or rec.manifest["encoder"]["build"] == encoder):
+            built = rec.manifest["encoder"]
+            same_recipe = built.get("build_recipe") == recipe_for(built["build"])
+            if same_corpus and same_recipe and (encoder == "auto" or built["build"] == encoder):
                 return rec, False, 0.0, index
         except Exception:
             pass  # any doubt about the old index: build a fresh one

@@ -42,6 +42,7 @@ class UpdateReport:
 def add_to_index(corpus: list[str | Path], index: str | Path, *, format: str | None = None, progress: bool = True,
                  use_cache: bool = True, cache_path: Path | None = None) -> UpdateReport:
     """Add the papers of `corpus` whose id is new; replace those whose id is known but whose record changed."""
+    from ..embed import check_recipe
     from ..embed.cache import embed_with_cache
     from ..ingest import read_corpus
 
@@ -49,6 +50,8 @@ def add_to_index(corpus: list[str | Path], index: str | Path, *, format: str | N
     folder = storage.index_dir(index)
     with storage.index_lock(folder):
         manifest = storage.read_manifest(folder)
+        # New vectors must be comparable with the stored ones: fail before reading the corpus.
+        check_recipe(folder, manifest["encoder"].get("build_recipe"), manifest["encoder"]["build"])
         papers, vectors = _read_contents(folder, manifest)
         ingest = read_corpus([Path(p) for p in corpus], format=format, dedup_titles=manifest.get("dedup_titles", True))
         row_of = {p.id: row for row, p in enumerate(papers)}

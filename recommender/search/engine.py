@@ -112,7 +112,7 @@ class Recommender:
 
     @cached_property
     def encoder(self):
-        from ..embed import load_encoder, resolve_model
+        from ..embed import check_recipe, load_encoder, resolve_model
 
         built_with = self.manifest["model"]
         ref = resolve_model(built_with["name"])
@@ -121,6 +121,7 @@ class Recommender:
                 f"{self.folder}: built with model {built_with['name']!r} (fingerprint {built_with['fingerprint']}), "
                 f"but the copy found here differs ({ref.fingerprint}); rebuild the index"
             )
+        check_recipe(self.folder, self.manifest["encoder"].get("query_recipe"), self.manifest["encoder"]["query"])
         return load_encoder(ref, self.manifest["encoder"]["query"])
 
     def __len__(self) -> int:
