@@ -58,7 +58,7 @@ def build(
     index: str = IndexOption,
     format: Optional[str] = typer.Option(None, "--format", help="Force the format: listing | jsonl | csv | bibtex."),
     model: Optional[str] = typer.Option(None, "--model", help="A sentence-transformers model name or folder (default: bundled all-MiniLM-L6-v2)."),
-    encoder: str = typer.Option("auto", "--encoder", help="auto | torch | onnx | onnx-int8."),
+    encoder: str = typer.Option("auto", "--encoder", help="auto (onnx-int8) | torch | onnx | onnx-int8."),
     index_type: str = typer.Option("auto", "--index-type", help="auto | flat | hnsw | ivfpq."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Embed everything again, ignoring the embedding cache."),
     keep_same_titles: bool = typer.Option(False, "--keep-same-titles", help="Keep papers whose title and abstract repeat another's under a different id (benchmarks judge them separately)."),

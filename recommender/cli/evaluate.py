@@ -16,7 +16,7 @@ def evaluate(
     benchmarks: List[Path] = typer.Argument(..., help="Benchmark folders in the BEIR layout (corpus.jsonl, queries.jsonl, qrels.tsv)."),
     mode: str = typer.Option("hybrid", "--mode", help="Comma-separated retrieval modes to compare, e.g. dense,lexical,hybrid."),
     index_root: Path = typer.Option(Path("indexes/eval"), "--index-root", help="Where each collection's index is built or reused."),
-    encoder: str = typer.Option("auto", "--encoder", help="Encoder to build with: auto | torch | onnx | onnx-int8."),
+    encoder: str = typer.Option("auto", "--encoder", help="Encoder to build with: auto (onnx-int8) | torch | onnx | onnx-int8."),
     model: Optional[str] = typer.Option(None, "--model", help="Model name or folder (default: bundled all-MiniLM-L6-v2)."),
     rebuild: bool = typer.Option(False, "--rebuild", help="Build fresh indexes even when up-to-date ones exist."),
     facets: bool = typer.Option(False, "--facets", help="Pass each seed query's facet (CSFCube) to `similar --facet`."),
