@@ -8,8 +8,9 @@
 Sections (figures are medians over --repeats unless said otherwise):
   text   embedding papers/s per encoder on real abstracts of ../shared/benchmarks (the encoders take
          turns within each repeat, so load from other processes falls on all alike), padding waste of
-         length-sorted batches, build papers/s of a 1K-paper index (ours, cold cache) against the obvious
-         build (sentence-transformers + IndexFlatIP), a rebuild of the unchanged corpus, an `add` of 10 papers.
+         our token-budget batches, build papers/s of a 1K-paper index (fp32 and int8, no cache, taking turns
+         with the obvious build: sentence-transformers + IndexFlatIP), a rebuild of the unchanged corpus
+         with the default encoder, an `add` of 10 papers.
   cold   time to first result of a fresh `recommender search` / `similar` process on the 1K index, and of
          the obvious script (import sentence-transformers, load the model, encode, IndexFlatIP search).
   scale  per corpus size and index type, on synthetic vectors: build time and peak memory, size on disk,
@@ -152,23 +153,30 @@ def bench_text(args, work: Path) -> dict:
             "cosine_to_torch_mean": float(cos.mean()), "cosine_to_torch_min": float(cos.min()),
         }
     result["padding"] = padding_waste(load_encoder(ref, "onnx"), texts)
-    result["builds"] = bench_builds(papers, work, DEFAULT_BUILD_ENCODER, obvious)
+    result["builds"] = bench_builds(papers, work, DEFAULT_BUILD_ENCODER, obvious, args.build_repeats)
     return result
 
 
 def padding_waste(encoder, texts: list[str], batch: int = 64) -> dict:
-    """Share of the tokens fed to the model that are padding, batching in corpus order vs longest first."""
+    """Share of the tokens fed to the model that are padding: batches of `batch` in corpus order, and
+    the encoder's own plan (longest first, at most BATCH_TOKENS padded tokens a batch)."""
+    from recommender.embed.onnx_encoder import BATCH_TOKENS, plan_batches
+
     lengths = np.array([len(ids) for ids in encoder._runtime.tokenize(texts)])
 
-    def waste(order):
-        padded = sum(len(chunk) * lengths[chunk].max() for chunk in np.array_split(order, max(1, len(order) // batch)))
+    def waste(batches):
+        padded = sum(len(rows) * lengths[rows].max() for rows in batches)
         return 1 - lengths.sum() / padded
 
-    return {"batch": batch, "corpus_order": float(waste(np.arange(len(lengths)))),
-            "longest_first": float(waste(np.argsort(-lengths, kind="stable")))}
+    corpus_order = [np.arange(i, min(i + batch, len(lengths))) for i in range(0, len(lengths), batch)]
+    plan = plan_batches(lengths, batch, BATCH_TOKENS)
+    return {"batch": batch, "batch_tokens": BATCH_TOKENS, "corpus_order": float(waste(corpus_order)),
+            "ours": float(waste(plan)), "ours_batches": len(plan), "mean_tokens": float(lengths.mean())}
 
 
-def bench_builds(papers: list, work: Path, default_kind: str, obvious) -> dict:
+def bench_builds(papers: list, work: Path, default_kind: str, obvious, repeats: int) -> dict:
+    """Whole builds of the same 1K papers (read, embed, FAISS, BM25, write), no embedding cache, taking
+    turns `repeats` times: the obvious build (sentence-transformers + IndexFlatIP) and ours per encoder."""
     import faiss
 
     from recommender.index.build import build_index
@@ -176,13 +184,25 @@ def bench_builds(papers: list, work: Path, default_kind: str, obvious) -> dict:
 
     texts = [p.text for p in papers]
     corpus = write_corpus(work / "corpus-1k.jsonl", papers, "p")
-    started = time.perf_counter()
-    vectors = obvious.encode(texts, normalize_embeddings=True)
-    flat = faiss.IndexFlatIP(vectors.shape[1])
-    flat.add(vectors)
-    faiss.write_index(flat, str(work / "obvious.faiss"))
-    obvious_s = time.perf_counter() - started
-    int8 = build_index([corpus], work / "index-1k-int8", encoder="onnx-int8", progress=False, use_cache=False, dedup_titles=False)
+
+    def obvious_build() -> float:
+        started = time.perf_counter()
+        vectors = obvious.encode(texts, normalize_embeddings=True)
+        flat = faiss.IndexFlatIP(vectors.shape[1])
+        flat.add(vectors)
+        faiss.write_index(flat, str(work / "obvious.faiss"))
+        return time.perf_counter() - started
+
+    kinds = ("onnx", "onnx-int8")
+    seconds: dict[str, list[float]] = {"obvious": [], **{k: [] for k in kinds}}
+    for _ in range(repeats):
+        seconds["obvious"].append(obvious_build())
+        for kind in kinds:
+            seconds[kind].append(build_index([corpus], work / f"index-1k-{kind}", encoder=kind, progress=False,
+                                             use_cache=False, dedup_titles=False).seconds)
+    obvious_s = statistics.median(seconds["obvious"])
+    per_kind = {kind: {"s": statistics.median(runs), "runs_s": runs, "papers_per_s": len(texts) / statistics.median(runs),
+                       "speedup": obvious_s / statistics.median(runs)} for kind, runs in seconds.items() if kind != "obvious"}
     cache = work / "embedding-cache.sqlite"
     cache.unlink(missing_ok=True)
     first = build_index([corpus], work / "index-1k", progress=False, cache_path=cache, dedup_titles=False)
@@ -190,11 +210,10 @@ def bench_builds(papers: list, work: Path, default_kind: str, obvious) -> dict:
     extra = write_corpus(work / "extra-10.jsonl", real_papers(10, seed=99), "new")
     added = add_to_index([extra], work / "index-1k", progress=False, cache_path=work / "add-cache.sqlite")
     return {
-        "papers": len(texts), "encoder": default_kind,
-        "obvious_s": obvious_s, "obvious_papers_per_s": len(texts) / obvious_s,
-        "ours_s": first.seconds, "ours_papers_per_s": len(texts) / first.seconds,
-        "speedup": obvious_s / first.seconds, "ours_embedded": first.embedded,
-        "int8_s": int8.seconds, "int8_papers_per_s": len(texts) / int8.seconds, "int8_speedup": obvious_s / int8.seconds,
+        "papers": len(texts), "repeats": repeats, "encoder": default_kind,
+        "obvious_s": obvious_s, "obvious_runs_s": seconds["obvious"], "obvious_papers_per_s": len(texts) / obvious_s,
+        "kinds": per_kind, "speedup": per_kind[default_kind]["speedup"],
+        "default_first_build_s": first.seconds, "default_first_build_embedded": first.embedded,
         "rebuild_unchanged_s": again.seconds, "rebuild_unchanged_embedded": again.embedded,
         "add_10_s": added.seconds, "add_10_embedded": added.embedded, "add_10_added": len(added.added),
     }
@@ -486,6 +505,7 @@ def main(argv=None) -> None:
     parser.add_argument("--queries", type=int, default=1000, help="synthetic queries per size (recall, latency)")
     parser.add_argument("--text-sample", type=int, default=1000, help="real abstracts embedded per encoder")
     parser.add_argument("--text-repeats", type=int, default=2)
+    parser.add_argument("--build-repeats", type=int, default=2, help="whole 1K builds per encoder (text section)")
     parser.add_argument("--repeats", type=int, default=5, help="fresh processes per command (cold section)")
     parser.add_argument("--quality", nargs="*", type=Path, default=[], help="JSON files written by `recommender evaluate --json`")
     parser.add_argument("--workdir", type=Path, default=ROOT / ".cache" / "benchmark")
@@ -537,11 +557,13 @@ def summary(results: dict) -> str:
         for name, e in t["encoders"].items():
             out.append(f"  {name:34s} {e['papers_per_s']:7.1f}/s  x{e['speedup']:.2f}  cos mean {e['cosine_to_torch_mean']:.4f} min {e['cosine_to_torch_min']:.4f}")
         p, b = t["padding"], t["builds"]
-        out.append(f"padding share, batches of {p['batch']}: corpus order {p['corpus_order']:.1%}, longest first {p['longest_first']:.1%}")
-        out.append(f"build {b['papers']} papers: obvious {b['obvious_papers_per_s']:.1f}/s, ours ({b['encoder']}) "
-                   f"{b['ours_papers_per_s']:.1f}/s, x{b['speedup']:.2f}; onnx-int8 {b['int8_papers_per_s']:.1f}/s, "
-                   f"x{b['int8_speedup']:.2f}; rebuild unchanged {b['rebuild_unchanged_s']:.1f}s "
-                   f"embedding {b['rebuild_unchanged_embedded']}; add 10 papers {b['add_10_s']:.1f}s embedding {b['add_10_embedded']}")
+        out.append(f"padding share ({p['mean_tokens']:.0f} tokens a text on average): batches of {p['batch']} in corpus order "
+                   f"{p['corpus_order']:.1%}, ours (longest first, <= {p['batch_tokens']} tokens a batch) {p['ours']:.1%}")
+        out.append(f"build {b['papers']} papers, no cache (median of {b['repeats']}): obvious {b['obvious_papers_per_s']:.1f}/s; "
+                   + "; ".join(f"{k} {v['papers_per_s']:.1f}/s x{v['speedup']:.2f}" for k, v in b["kinds"].items())
+                   + f" (default: {b['encoder']})")
+        out.append(f"rebuild unchanged {b['rebuild_unchanged_s']:.1f}s embedding {b['rebuild_unchanged_embedded']}; "
+                   f"add 10 papers {b['add_10_s']:.1f}s embedding {b['add_10_embedded']}")
     if "cold" in results:
         out.append(f"cold process to first result, {results['cold']['papers']}-paper index (median of {results['cold']['repeats']}):")
         for name, c in results["cold"]["commands"].items():
