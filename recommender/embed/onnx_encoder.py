@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -60,8 +61,13 @@ class OnnxRuntimeModel:
         self.tokenizer = Tokenizer.from_str(tokenizer_json)
         self.tokenizer.no_padding()  # each batch is padded to its own longest text, below
         self.tokenizer.enable_truncation(max_length=self.max_seq_length)
+        # One thread per run, and as many runs at once as there are cores: batches are independent, so
+        # this parallelism needs no synchronisation inside a run. Splitting each run over the cores
+        # instead synchronises at every operator, and on a 2-core VM measured 8% slower, and at times
+        # (a busy host) 1.6x slower. The vectors are the same either way.
+        self.workers = _cpu_threads()
         options = ort.SessionOptions()
-        options.intra_op_num_threads = _cpu_threads()
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -96,12 +102,17 @@ class OnnxRuntimeModel:
             from tqdm import tqdm
 
             bar = tqdm(total=len(texts), desc="embedding", unit="text", file=sys.stderr)
+        batches = plan_batches(lengths, batch_size, batch_tokens or BATCH_TOKENS)
+        pool = ThreadPoolExecutor(self.workers) if self.workers > 1 and len(batches) > 1 else None
         try:
-            for rows in plan_batches(lengths, batch_size, batch_tokens or BATCH_TOKENS):
-                out[rows] = self._run_batch([ids[i] for i in rows])
+            run = pool.map if pool is not None else map  # InferenceSession.run is thread-safe and releases the GIL
+            for rows, vectors in zip(batches, run(self._run_batch, ([ids[i] for i in rows] for rows in batches))):
+                out[rows] = vectors
                 if bar is not None:
                     bar.update(len(rows))
         finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
             if bar is not None:
                 bar.close()
         return out
