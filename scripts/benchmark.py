@@ -208,6 +208,7 @@ def bench_builds(papers: list, work: Path, default_kind: str, obvious, repeats: 
     first = build_index([corpus], work / "index-1k", progress=False, cache_path=cache, dedup_titles=False)
     again = build_index([corpus], work / "index-1k", progress=False, cache_path=cache, dedup_titles=False)
     extra = write_corpus(work / "extra-10.jsonl", real_papers(10, seed=99), "new")
+    (work / "add-cache.sqlite").unlink(missing_ok=True)  # a cold cache: the 10 new papers must be embedded
     added = add_to_index([extra], work / "index-1k", progress=False, cache_path=work / "add-cache.sqlite")
     return {
         "papers": len(texts), "repeats": repeats, "encoder": default_kind,

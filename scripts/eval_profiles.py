@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 
 DEFAULT_INDEX = ROOT / ".cache" / "indexes" / "csfcube"
 DEFAULT_BENCH = ROOT.parent / "shared" / "benchmarks" / "csfcube"
-BUILD_HINT = ("recommender build {bench}/corpus.jsonl --index {index} --keep-same-titles")
+BUILD_HINT = ("recommender build {bench}/corpus.jsonl --index {index} --keep-same-titles --encoder onnx")
 
 
 def load_benchmark(folder: Path) -> tuple[dict[str, dict], dict[str, dict[str, int]]]:
