@@ -19,6 +19,7 @@ class FakeEncoder:
 
     def __init__(self, kind: str = "fake", fingerprint: str = "f" * 16, fail_after: int | None = None):
         self.kind = kind
+        self.recipe = kind
         self.model = ModelRef("fake-model", "/nowhere", fingerprint)
         self.calls: list[list[str]] = []
         self.fail_after = fail_after

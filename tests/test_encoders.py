@@ -278,8 +278,8 @@ def test_batches_respect_the_token_budget(onnx_encoder, texts, monkeypatch):
     budgeted = runtime.encode(texts, batch_size=64, batch_tokens=300)
     assert sum(rows for rows, _ in shapes) == len(texts)
     assert all(rows == 1 or rows * width <= 300 for rows, width in shapes), shapes
-    # long abstracts go (nearly) alone, the short queries together
-    assert shapes[0][0] == 1 and shapes[-1][0] > 4, shapes
+    # long abstracts go (nearly) alone, the short queries together (runs finish in any order: two at once)
+    assert min(rows for rows, _ in shapes) == 1 and max(rows for rows, _ in shapes) > 4, shapes
     monkeypatch.undo()
     whole = runtime.encode(texts, batch_size=64, batch_tokens=10**6)
     assert float(np.min(np.sum(budgeted * whole, axis=1))) >= 0.99999

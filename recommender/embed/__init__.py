@@ -8,7 +8,6 @@ Hugging Face cache. Nothing here downloads.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,22 +118,25 @@ def recipe_for(kind: str) -> str:
     return kind
 
 
+_RECIPES_BEFORE_RECORDING = {"onnx-int8": "onnx-int8.v1"}
+
+
 def check_recipe(where: Path, recorded: str | None, kind: str) -> None:
     """An index's vectors must come from the recipe this installation runs for `kind`, or scores would drift."""
     from ..errors import IndexLoadError
 
     current = recipe_for(kind)
-    # Manifests before recipes were recorded: torch and fp32 ONNX vectors have not changed since; int8 has.
-    if (recorded or (kind if kind != "onnx-int8" else "onnx-int8.v1")) != current:
+    # Manifests from before recipes were recorded: torch and fp32 ONNX vectors have not changed since; int8 has.
+    recorded = recorded or _RECIPES_BEFORE_RECORDING.get(kind, kind)
+    if recorded != current:
         raise IndexLoadError(
-            f"{where}: its vectors were made by encoder {recorded or 'onnx-int8.v1'!r}, this installation makes "
+            f"{where}: its vectors were made by encoder {recorded!r}, this installation makes "
             f"{current!r} for --encoder {kind}; rebuild the index with `recommender build`"
         )
 
 
 def describe(encoder: Encoder) -> dict:
-    return {"kind": encoder.kind, "recipe": encoder.recipe, "model": encoder.model.name,
-            "fingerprint": encoder.model.fingerprint, "dimension": encoder.dim}
+    return {"kind": encoder.kind, "model": encoder.model.name, "fingerprint": encoder.model.fingerprint, "dimension": encoder.dim}
 
 
 __all__ = ["DEFAULT_MODEL", "ENCODER_KINDS", "Encoder", "ModelRef", "cache_dir", "check_recipe", "describe", "load_encoder",

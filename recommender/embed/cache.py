@@ -25,7 +25,7 @@ def text_key(text: str) -> bytes:
 
 
 def default_path(encoder: Encoder) -> Path:
-    return cache_dir() / "embeddings" / f"{encoder.model.fingerprint}-{getattr(encoder, 'recipe', encoder.kind)}.sqlite"
+    return cache_dir() / "embeddings" / f"{encoder.model.fingerprint}-{encoder.recipe}.sqlite"
 
 
 class EmbeddingCache:

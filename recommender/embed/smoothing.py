@@ -9,11 +9,14 @@ difficulty, where per-channel weight scales absorb it (Xiao et al., "SmoothQuant
 Only the Linear layers whose input is not shared are smoothed: the feed-forward pair (in_features !=
 out_features). Query/key/value read the same tensor as the residual path, and wrapping them would
 also break the attention pattern that ONNX Runtime fuses.
+
+Only the export imports this module (it needs torch; the query path never does).
 """
 from __future__ import annotations
 
-from functools import cache
 from importlib import resources
+
+import torch
 
 
 def calibration_texts(limit: int = 64) -> list[str]:
@@ -25,10 +28,20 @@ def calibration_texts(limit: int = 64) -> list[str]:
     return [p.text for p in papers][:limit]
 
 
+class Smoothed(torch.nn.Module):
+    """x -> linear(x / s): the division is one elementwise Mul in the exported graph."""
+
+    def __init__(self, linear: torch.nn.Linear, inverse_scale: torch.Tensor):
+        super().__init__()
+        self.linear = linear
+        self.register_buffer("inverse_scale", inverse_scale.to(linear.weight.dtype))
+
+    def forward(self, x):
+        return self.linear(x * self.inverse_scale)
+
+
 def smooth_feed_forward(st, texts: list[str], alpha: float) -> int:
     """Smooth, in place, every feed-forward Linear of the model's transformer; returns how many."""
-    import torch
-
     model = st[0].auto_model
     targets = {name: module for name, module in model.named_modules()
                if isinstance(module, torch.nn.Linear) and module.in_features != module.out_features}
@@ -55,24 +68,6 @@ def smooth_feed_forward(st, texts: list[str], alpha: float) -> int:
             linear.weight.mul_(scale[None, :])
             parent_name, _, attr = name.rpartition(".")
             parent = model.get_submodule(parent_name) if parent_name else model
-            setattr(parent, attr, _smoothed_class()(linear, 1.0 / scale))
+            setattr(parent, attr, Smoothed(linear, 1.0 / scale))
     return sum(1 for name in targets if name in peaks)
-
-
-@cache
-def _smoothed_class():
-    import torch
-
-    class Smoothed(torch.nn.Module):
-        """x -> linear(x / s): the division is one elementwise Mul in the exported graph."""
-
-        def __init__(self, linear, inverse_scale):
-            super().__init__()
-            self.linear = linear
-            self.register_buffer("inverse_scale", inverse_scale.to(linear.weight.dtype))
-
-        def forward(self, x):
-            return self.linear(x * self.inverse_scale)
-
-    return Smoothed
 

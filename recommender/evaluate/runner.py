@@ -60,7 +60,7 @@ def evaluate(benchmarks: list[str | Path], modes: list[str], *, index_root: str 
 
 def _index_for(folder: Path, index_root, encoder, model, rebuild, progress):
     """Reuse an index of this corpus when its manifest says it was built from the same bytes with the same settings."""
-    from ..embed import recipe_for
+    from ..embed import check_recipe
     from ..index.build import build_index
     from ..search.engine import Recommender
 
@@ -73,8 +73,8 @@ def _index_for(folder: Path, index_root, encoder, model, rebuild, progress):
             rec = Recommender.open(index, model=model)
             same_corpus = [c["sha256"] for c in rec.manifest["corpus"]] == [storage.sha256_file(corpus)]
             built = rec.manifest["encoder"]
-            same_recipe = built.get("build_recipe") == recipe_for(built["build"])
-            if same_corpus and same_recipe and (encoder == "auto" or built["build"] == encoder):
+            check_recipe(index, built.get("build_recipe"), built["build"])  # raises for vectors of another recipe
+            if same_corpus and (encoder == "auto" or built["build"] == encoder):
                 return rec, False, 0.0, index
         except Exception:
             pass  # any doubt about the old index: build a fresh one
