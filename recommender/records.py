@@ -24,6 +24,7 @@ class Paper:
     url: str | None = None
     venue: str | None = None
     source: str | None = None  # "file:line" the record came from
+    key: str | None = None  # the citation key in the user's own BibTeX library, kept for export
 
     @property
     def text(self) -> str:
