@@ -10,7 +10,7 @@ from .records import Paper, Result
 NO_ABSTRACT_MARK = "*"
 NO_ABSTRACT_NOTE = f"{NO_ABSTRACT_MARK} no abstract: matched on its title alone"
 AUTHORS_SHOWN = 2
-AUTHORS_WIDTH = 28  # the authors column on a narrow terminal: two surnames and "et al." fit
+AUTHORS_WIDTH = 28  # the authors column at most, on a terminal (a third of what the title and authors share)
 MIN_TITLE_WIDTH = 20
 # Name particles that belong to the surname when written in lower case ("van der Waals"; but "Da Yu" is a given
 # name and a surname), and suffixes that are not one ("Jr.").
@@ -42,6 +42,14 @@ def authors_short(paper: Paper, limit: int = AUTHORS_SHOWN) -> str:
     return ", ".join(names) + (" et al." if more and names else "")
 
 
+def authors_cell(paper: Paper, width: int | None) -> str:
+    """authors_short, with one surname fewer when two do not fit the column, cut only when one does not."""
+    text = authors_short(paper)
+    if width is not None and len(text) > width:
+        text = clip(authors_short(paper, limit=1), width)
+    return text
+
+
 def clip(text: str, width: int | None) -> str:
     return text if width is None or len(text) <= width else text[: max(1, width - 1)] + "…"
 
@@ -67,13 +75,12 @@ def results_table(sections: list[Section] | list[Result], *, width: int | None =
     authors = [authors_short(r.paper) for r in rows]
     id_width = max(2, *(len(r.paper.id) for r in rows))
     author_width = max(len("authors"), *(len(a) for a in authors))
-    # "  1   2.714  2022  id  * title  authors": the columns before the title take this many characters.
+    # Rank, score, year, id and the no-abstract mark, with the gaps between them, come before the title.
     before_title = 3 + 2 + 7 + 2 + 4 + 2 + id_width + 2 + 2
-    if width is None:
-        title_width = max(len("title"), *(len(r.paper.title) for r in rows))
-    else:
-        author_width = min(author_width, AUTHORS_WIDTH)
-        title_width = max(MIN_TITLE_WIDTH, width - before_title - 2 - author_width)
+    title_width = max(len("title"), *(len(r.paper.title) for r in rows))
+    if width is not None:
+        author_width = min(author_width, AUTHORS_WIDTH, max(10, (width - before_title) // 3))
+        title_width = min(title_width, max(MIN_TITLE_WIDTH, width - before_title - 2 - author_width))
     lines = [f"{'#':>3}  {'score':>7}  {'year':>4}  {'id':<{id_width}}    {'title':<{title_width}}  authors"]
     reason_indent = " " * before_title
     position = 0
@@ -87,7 +94,7 @@ def results_table(sections: list[Section] | list[Result], *, width: int | None =
             lines.append(
                 f"{position if number_by_position else r.rank:>3}  {r.score:>7.3f}  {p.year or '–':>4}  "
                 f"{p.id:<{id_width}}  {mark} {clip(p.title, title_width):<{title_width}}  "
-                f"{clip(authors[position - 1], None if width is None else author_width)}".rstrip())
+                f"{authors_cell(p, None if width is None else author_width)}".rstrip())
             if r.reason:  # wrapped, not cut: its end (the shared terms) is the useful part
                 if width is None:
                     lines.append(reason_indent + r.reason)

@@ -212,8 +212,9 @@ def info(index: str = IndexOption, as_json: bool = JsonOption):
     counts = data["counts"]
     print(f"index:      {data['path']}")
     print(f"papers:     {counts['papers']} (skipped {counts['skipped']}, duplicates {counts['duplicates']})")
-    print(f"abstracts:  {counts['without_abstract']} of the papers have none and are matched on their titles alone"
-          if counts["without_abstract"] else "abstracts:  every paper has one")
+    without = counts["without_abstract"]
+    print(f"abstracts:  {without} paper{'s' * (without != 1)} without one, matched on {'their titles' if without != 1 else 'its title'} alone"
+          if without else "abstracts:  every paper has one")
     print(f"model:      {data['model']['name']} (fingerprint {data['model']['fingerprint']}, dim {data['dimension']})")
     print(f"encoders:   build {data['encoder']['build']}, query {data['encoder']['query']} "
           f"(agreement min cosine {data['encoder']['query_agreement_min_cosine']})")
