@@ -84,6 +84,7 @@ class Result:
             "arxiv_id": p.arxiv_id,
             "doi": p.doi,
             "url": p.url,
+            "has_abstract": bool(p.abstract.strip()),  # False: matched on its title alone
         }
         if self.reason:
             out["reason"] = self.reason

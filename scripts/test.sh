@@ -4,9 +4,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d .venv ] || python3 -m venv .venv
 . .venv/bin/activate
-# The CPU build of PyTorch first: an unpinned torch would pull a multi-GB CUDA build.
-pip install -q torch==2.13.0
-pip install -q -e ".[serve,bench,test]"
+# Every dependency at the version the tests were run with (constraints.txt), so that no upstream release changes
+# behaviour unseen. The CPU build of PyTorch first: an unpinned torch would pull a multi-GB CUDA build.
+pip install -q -c constraints.txt torch==2.13.0
+pip install -q -c constraints.txt -e ".[serve,bench,test]"
 # Headless Chromium for the browser tests, from Debian (nothing downloads a browser at test time).
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then

@@ -9,7 +9,7 @@ from typing import List, Optional
 import typer
 
 from .app import app, want_json
-from .output import results_json, results_table
+from .output import results_json, results_text, score_legend
 
 IndexOption = typer.Option("default", "--index", "-i", help="Index folder, or a bare name for indexes/NAME.")
 KOption = typer.Option(10, "-k", "--k", help="How many papers to return.")
@@ -20,6 +20,20 @@ YearTo = typer.Option(None, "--year-to", help="Only papers up to this year.")
 CategoryOption = typer.Option(None, "--category", help="Only papers of this category (repeatable; LG matches cs.LG).")
 AuthorOption = typer.Option(None, "--author", help="Only papers with an author whose name contains this (repeatable).")
 ExcludeOption = typer.Option(None, "--exclude", help="Leave out these paper ids (repeatable, or comma-separated).")
+
+
+MODES = ("dense", "lexical", "hybrid")
+
+
+def check_mode_option(mode: str | None, *, optional: bool = False) -> str | None:
+    """--mode as given, checked before anything is loaded: an empty or unknown mode is an error, not the default."""
+    from ..errors import UsageError
+
+    if mode is None and optional:
+        return None
+    if mode not in MODES:
+        raise UsageError(f"--mode {mode!r}: choose one of {' | '.join(MODES)}")
+    return mode
 
 
 def make_filters(year_from, year_to, category, author, exclude):
@@ -93,27 +107,39 @@ def search(
     model: Optional[str] = typer.Option(None, "--model", help="Fail unless the index was built with this model."),
 ):
     """The papers nearest to a text (or, with --queries, to every query of a file)."""
-    want_json(as_json or queries is not None)
+    want_json(as_json)
     from ..errors import UsageError
 
+    mode = check_mode_option(mode)
     filters = make_filters(year_from, year_to, category, author, exclude)
     if queries is not None:
         if text:
             raise UsageError("give either a query TEXT or --queries FILE, not both")
-        from ..search.batch import read_queries, run_queries
-
-        rec = open_index(index, model)
-        batch, skipped = read_queries(queries)
-        for line in skipped:
-            print(f"warning: skipped {line.source}: {line.reason}", file=sys.stderr)
-        for query_id, results in run_queries(rec, batch, k=k, mode=mode, filters=filters):
-            print(json.dumps({"query_id": query_id, "results": [r.to_dict() for r in results]}, ensure_ascii=False))
+        run_batch(queries, index, model, k, mode, filters, as_json)
         return
     if not text or not text.strip():
         raise UsageError("the query is empty: give some words to search for, or --queries FILE")
     rec = open_index(index, model)
     results = rec.search(text, k, mode=mode, filters=filters)
-    print(results_json(text, results, mode=mode) if as_json else results_table(results))
+    print(results_json(text, results, mode=mode) if as_json else results_text(results, score_legend(mode)))
+
+
+def run_batch(queries: Path, index: str, model: Optional[str], k: int, mode: str, filters, as_json: bool) -> None:
+    """One JSON line per query with --json; otherwise a table per query under a line naming it."""
+    from ..search.batch import read_queries, run_queries
+
+    rec = open_index(index, model)
+    batch, skipped = read_queries(queries)
+    for line in skipped:
+        print(f"warning: skipped {line.source}: {line.reason}", file=sys.stderr)
+    asked = {q.id: (f"papers like {q.seed_paper_id}" if q.seed_paper_id else q.text) for q in batch}
+    for number, (query_id, results) in enumerate(run_queries(rec, batch, k=k, mode=mode, filters=filters), 1):
+        if as_json:
+            print(json.dumps({"query_id": query_id, "results": [r.to_dict() for r in results]}, ensure_ascii=False))
+            continue
+        last = number == len(batch)
+        print(f"{'' if number == 1 else chr(10)}query {query_id}: {asked[query_id]}")
+        print(results_text(results, score_legend(mode) if last else None))
 
 
 @app.command()
@@ -134,32 +160,44 @@ def similar(
 ):
     """The papers nearest to a paper (the paper itself left out)."""
     want_json(as_json)
-    from ..errors import InputError, UsageError
+    from ..display import clip
+    from ..errors import InputError, PaperNotFound, UsageError
 
+    mode = check_mode_option(mode)
     filters = make_filters(year_from, year_to, category, author, exclude)
-    if abstract and abstract.startswith("@"):
-        path = Path(abstract[1:])
-        try:
-            abstract = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"{path}: cannot read the abstract file ({exc.__class__.__name__}); give a UTF-8 text file") from exc
-    rec = open_index(index, model)
     if paper and (title or abstract):
         raise UsageError("give either PAPER or --title/--abstract, not both")
+    if not paper and not (title or abstract):
+        raise UsageError("give a PAPER (id, arXiv id, DOI or title), or --title and/or --abstract for a paper outside the index")
+    abstract_file = None
+    if abstract and abstract.startswith("@"):
+        abstract_file = Path(abstract[1:])
+        try:
+            abstract = abstract_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"{abstract_file}: cannot read the abstract file ({exc.__class__.__name__}); give a UTF-8 text file") from exc
+    rec = open_index(index, model)
     if paper:
-        seed = rec.papers[rec.resolve(paper)]
+        try:
+            seed = rec.papers[rec.resolve(paper)]
+        except PaperNotFound as exc:
+            if "--title" not in str(exc):
+                raise PaperNotFound(f"{exc}; for a paper outside the index, pass --title and/or --abstract") from exc
+            raise
         results = rec.similar(paper, k, mode=mode, filters=filters)
         label = {"id": seed.id, "title": seed.title}
-    elif title or abstract:
+        shown = f"{seed.title} (id {seed.id})"
+    else:
         results = rec.similar_to_text(title or "", abstract or "", k, mode=mode, filters=filters)
         label = {"title": title, "abstract": abstract}
-    else:
-        raise UsageError("give a PAPER (id, arXiv id, DOI or title), or --title and --abstract")
+        shown = title or (f"the abstract in {abstract_file}" if abstract_file else "the abstract given")
+        if not title:
+            shown += f' ("{clip(" ".join(abstract.split()), 60)}", no title)'
     if as_json:
         print(results_json(label, results, mode=mode))
     else:
-        print(f"papers like: {label.get('title') or label.get('id')}")
-        print(results_table(results))
+        print(f"papers like: {shown}")
+        print(results_text(results, score_legend(mode, "the paper")))
 
 
 @app.command()
@@ -173,13 +211,17 @@ def info(index: str = IndexOption, as_json: bool = JsonOption):
         return
     counts = data["counts"]
     print(f"index:      {data['path']}")
-    print(f"papers:     {counts['papers']} (skipped {counts['skipped']}, duplicates {counts['duplicates']}, "
-          f"without abstract {counts['without_abstract']})")
+    print(f"papers:     {counts['papers']} (skipped {counts['skipped']}, duplicates {counts['duplicates']})")
+    without = counts["without_abstract"]
+    print(f"abstracts:  {without} paper{'s' * (without != 1)} without one, matched on {'their titles' if without != 1 else 'its title'} alone"
+          if without else "abstracts:  every paper has one")
     print(f"model:      {data['model']['name']} (fingerprint {data['model']['fingerprint']}, dim {data['dimension']})")
     print(f"encoders:   build {data['encoder']['build']}, query {data['encoder']['query']} "
           f"(agreement min cosine {data['encoder']['query_agreement_min_cosine']})")
     print(f"vectors:    {data['index']['type']} ({data['index'].get('metric', 'inner_product')})")
     print(f"built:      {data['created']} by recommender {data['package_version']} (format {data['format_version']})")
+    if data.get("updated"):
+        print(f"updated:    {data['updated']} (add/remove)")
     for item in data["corpus"]:
         print(f"corpus:     {item['path']} ({item['papers']} papers, sha256 {item['sha256'][:12]})")
 
@@ -187,6 +229,7 @@ def info(index: str = IndexOption, as_json: bool = JsonOption):
 @app.command()
 def demo(index: str = typer.Option("default", "--index", "-i", help="Where to build the demo index.")):
     """Build an index of the bundled listing (50 papers) and show a search and a 'more like this'."""
+    import shlex
     from importlib import resources
 
     from ..index.build import build_index
@@ -196,10 +239,12 @@ def demo(index: str = typer.Option("default", "--index", "-i", help="Where to bu
     report = build_index([listing], index, progress=True)
     print_build_report(report)
     rec = open_index(index)
+    # The commands shown run as they are: they name the index unless it is the default one.
+    on_index = "" if index == "default" else f" --index {shlex.quote(index)}"
     query = "backdoor attacks on neural networks"
-    print(f'\n$ recommender search "{query}" -k 5')
-    print(results_table(rec.search(query, 5)))
+    print(f'\n$ recommender search "{query}" -k 5{on_index}')
+    print(results_text(rec.search(query, 5), score_legend("hybrid")))
     seed = "KO codes"
-    print(f'\n$ recommender similar "{seed}" -k 5')
-    print(results_table(rec.similar(seed, 5)))
-    print(f"\nindex: {index_dir(index)} — try `recommender search \"your topic\"` or `recommender --help`")
+    print(f'\n$ recommender similar "{seed}" -k 5{on_index}')
+    print(results_text(rec.similar(seed, 5), score_legend("hybrid", "the paper")))
+    print(f"\nindex: {index_dir(index)} — try `recommender search \"your topic\"{on_index}` or `recommender --help`")

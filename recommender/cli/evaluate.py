@@ -9,6 +9,7 @@ from typing import List, Optional
 import typer
 
 from .app import app, want_json
+from .core import MODES
 
 
 @app.command()
@@ -24,9 +25,12 @@ def evaluate(
 ):
     """nDCG@10, Recall@100 and MRR@10 per collection and retrieval mode (full-corpus ranking, seed left out)."""
     want_json(False)
-    from ..evaluate.runner import evaluate as run_evaluation, format_reports
+    from ..errors import UsageError
 
-    modes = [m.strip() for m in mode.split(",") if m.strip()]
+    modes = [m.strip() for m in mode.split(",")]
+    if not all(m in MODES for m in modes):
+        raise UsageError(f"--mode {mode!r}: give one or more of {', '.join(MODES)}, comma-separated")
+    from ..evaluate.runner import evaluate as run_evaluation, format_reports
 
     def show(report):
         print(f"{report.name}: {report.papers} papers, index {report.index} "

@@ -1,34 +1,38 @@
-"""How results look in a terminal and as JSON."""
+"""How results look in a terminal and as JSON: the table's width and the line that says what the score is."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import sys
 
+from ..display import Section, results_table
 from ..records import Result
 
-
-def authors_short(authors: list[str], truncated: bool = False, limit: int = 2) -> str:
-    if not authors:
-        return ""
-    shown = ", ".join(a.split()[-1] if len(authors) > 1 else a for a in authors[:limit])
-    return shown + (" et al." if len(authors) > limit or truncated else "")
+HYBRID_LEGEND = ("score: mean of the z-scored BM25 and cosine scores among each one's top 1,000 "
+                 "(0 = an average candidate, 2 stands out)")
 
 
-def results_table(results: list[Result]) -> str:
-    if not results:
-        return "no results"
-    width = max(60, shutil.get_terminal_size((120, 24)).columns)
-    author_width = 24
-    title_width = max(20, width - (4 + 7 + 6 + author_width + 4))
-    lines = [f"{'#':>3} {'score':>6} {'year':>4}  {'title':<{title_width}} authors"]
-    for r in results:
-        title = r.paper.title if len(r.paper.title) <= title_width else r.paper.title[: title_width - 1] + "…"
-        year = str(r.paper.year) if r.paper.year else "–"
-        lines.append(
-            f"{r.rank:>3} {r.score:>6.3f} {year:>4}  {title:<{title_width}} "
-            f"{authors_short(r.paper.authors, r.paper.authors_truncated)[:author_width]}"
-        )
-    return "\n".join(lines)
+def score_legend(mode: str, target: str = "the query") -> str:
+    """What the score column means for results ranked in `mode` against `target`."""
+    if mode == "dense":
+        return f"score: cosine similarity to {target} (1 = the same direction, 0 = unrelated)"
+    if mode == "lexical":
+        return f"score: BM25 of {target}'s words (higher = more rare words shared; no upper bound)"
+    return HYBRID_LEGEND
+
+
+def table_width() -> int | None:
+    """Titles are cut to the terminal's width ($COLUMNS when set); printed to a pipe or a file, nothing is cut."""
+    if os.environ.get("COLUMNS", "").isdigit():
+        return int(os.environ["COLUMNS"])
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
+
+
+def results_text(results: list[Result] | list[Section], legend: str | None, **options) -> str:
+    return results_table(results, width=table_width(), legend=legend, **options)
 
 
 def results_json(query, results: list[Result], **extra) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..errors import RecommenderError
+from ..errors import RecommenderError, UsageError
 from ..records import IngestReport, Paper
 from . import storage
 from .lexical import LEXICAL_PARAMS, LexicalIndex
@@ -33,7 +33,7 @@ def choose_encoder_kind(requested: str) -> str:
     from ..embed import ENCODER_KINDS
 
     if requested not in ENCODER_KINDS:
-        raise RecommenderError(f"--encoder {requested!r}: choose one of {', '.join(ENCODER_KINDS)}")
+        raise UsageError(f"--encoder {requested!r}: choose one of {', '.join(ENCODER_KINDS)}")
     return DEFAULT_BUILD_ENCODER if requested == "auto" else requested
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
-import textwrap
 
+from ..display import Section, results_table
 from ..errors import UsageError
 from ..records import Paper, Result
 from .bibtex_export import to_bibtex
@@ -119,25 +118,9 @@ def to_csv(reading: ReadingList) -> str:
     return out.getvalue()
 
 
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def to_table(reading: ReadingList) -> str:
-    if not reading.items:
-        return "no results"
-    width = max(60, shutil.get_terminal_size((120, 24)).columns)
-    title_width = max(20, width - 40)
-    lines = [f"{'#':>3} {'score':>7} {'year':>4}  {'title':<{title_width}} authors"]
-    position = 0
-    for number, theme in enumerate(reading.themes, 1):
-        if theme.name:
-            lines.append(f"-- theme {number}: {theme.name}")
-        for item in theme.items:
-            position += 1
-            p = item.paper
-            lines.append(f"{position:>3} {item.score:>7.3f} {p.year or '–':>4}  {_clip(p.title, title_width):<{title_width}} "
-                         f"{_clip(authors_line(p, 1), 24)}")
-            if item.reason:  # wrapped, not cut: its end (the shared terms) is the useful part
-                lines.extend(textwrap.wrap(item.reason, width, initial_indent=" " * 17, subsequent_indent=" " * 19))
-    return "\n".join(lines)
+def to_table(reading: ReadingList, *, width: int | None = None, legend: str | None = None) -> str:
+    """The terminal table of every command (`recommender.display`): themes as headings, papers numbered in reading
+    order. width: cut titles to fit (None: cut nothing); legend: the line that says what the score is."""
+    sections = [Section(f"theme {number}: {theme.name}" if theme.name else None, theme.items)
+                for number, theme in enumerate(reading.themes, 1)]
+    return results_table(sections, width=width, legend=legend, number_by_position=True)
