@@ -315,6 +315,7 @@ def test_info_and_errors_show_no_absolute_path(client, seed_index):
 
     info = client.get("/api/info")
     assert info.json()["path"] == seed_index.name and info.json()["corpus"][0]["path"] == "seed_listing.txt"
+    assert len(info.json()["index_id"]) == 16  # what the page keys its storage by, since the path is not shown
     assert not [s for s in _strings(info.json()) if s.startswith("/")], info.text
     bodies = [client.get("/api/similar", params={"paper": "Lattice QCD at finite density"}),
               client.post("/api/recommend", json={"like": ["Lattice QCD at finite density"]}),

@@ -6,6 +6,7 @@ from /api/info and from error bodies, but not the folders above them (a user nam
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path, PurePath, PureWindowsPath
 
@@ -30,8 +31,11 @@ def public_value(value):
 
 
 def public_info(rec) -> dict:
-    """`Recommender.info()` (the manifest and where the index lies) with file names instead of paths."""
-    return public_value({**rec.info(), "path": rec.folder.name})
+    """`Recommender.info()` (the manifest and where the index lies) with file names instead of paths, and
+    `index_id`: the same for one index folder, different for two, whatever their names (the page keeps its
+    likes and reading list per index under it)."""
+    index_id = hashlib.sha256(str(rec.folder.resolve()).encode("utf-8")).hexdigest()[:16]
+    return public_value({**rec.info(), "path": rec.folder.name, "index_id": index_id})
 
 
 def public_message(message: str, folder: Path | None = None) -> str:
