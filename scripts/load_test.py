@@ -38,7 +38,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--corpus", type=Path, default=BENCH / "corpus.jsonl", help="JSON Lines corpus (BEIR layout).")
     parser.add_argument("--queries", type=Path, default=BENCH / "queries.jsonl", help="JSON Lines queries (BEIR layout).")
     parser.add_argument("--papers", type=int, default=5000, help="Index the first N papers of the corpus.")
-    parser.add_argument("--index", type=Path, default=ROOT / ".cache" / "indexes" / "scifact-5k")
+    parser.add_argument("--index", type=Path, help="Where the index lies (default: .cache/indexes/scifact-N for --papers N).")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--pool", type=int, default=300, help="Distinct requests the clients replay.")
@@ -49,6 +49,9 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if not 1 <= args.clients <= MAX_CLIENTS or not 1 <= args.seconds <= MAX_SECONDS:
         parser.error(f"--clients 1..{MAX_CLIENTS} and --seconds 1..{MAX_SECONDS}")
+    if args.papers < 3:
+        parser.error("--papers must be at least 3 (a recommendation likes two papers and dislikes a third)")
+    args.index = args.index or ROOT / ".cache" / "indexes" / f"scifact-{args.papers}"
     return args
 
 
@@ -130,8 +133,9 @@ def request_pool(args, ids: list[str]) -> list[dict]:
         elif kind == "paper":
             pool.append({"kind": kind, "method": "GET", "path": f"/api/papers/{rng.choice(ids)}"})
         elif kind == "recommend":
+            liked_then_disliked = rng.sample(ids, 3)  # three different papers: none is both liked and disliked
             pool.append({"kind": kind, "method": "POST", "path": "/api/recommend",
-                         "json": {"like": rng.sample(ids, 2), "unlike": rng.sample(ids, 1), "k": 10}})
+                         "json": {"like": liked_then_disliked[:2], "unlike": liked_then_disliked[2:], "k": 10}})
         else:
             pool.append({"kind": kind, "method": "POST", "path": "/api/reading-list",
                          "json": {"query": rng.choice(queries), "like": rng.sample(ids, 1), "n": 10}})
@@ -154,7 +158,9 @@ async def learn_answers(url: str, pool: list[dict]) -> list:
         for item in pool:
             started = time.perf_counter()
             response = await client.request(item["method"], item["path"], params=item.get("params"), json=item.get("json"))
-            response.raise_for_status()
+            if response.status_code != 200:  # a request of the pool itself is wrong: say which, and stop
+                sys.exit(f"error: {item['method']} {item['path']} {item.get('params') or item.get('json')} answered "
+                         f"{response.status_code} before any load: {response.text[:300]}")
             item["answer"] = answer_of(response.json())
             alone.append((item["kind"], time.perf_counter() - started, "ok", started))
     return alone

@@ -23,7 +23,8 @@ KO = "KO codes: Inventing Nonlinear Encoding and Decoding for Reliable Wireless 
 def client(seed_rec):
     from recommender.server import create_app
 
-    with TestClient(create_app(seed_rec)) as test_client:
+    # The server answers only the hosts it serves: the client names 127.0.0.1, as a browser on this machine does.
+    with TestClient(create_app(seed_rec), base_url="http://127.0.0.1:8000") as test_client:
         yield test_client
 
 
@@ -271,3 +272,114 @@ def test_serve_errors(tmp_path, seed_index):
         port = busy.getsockname()[1]
         taken = serve_error("--index", seed_index, "--port", port)
     assert taken.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in taken.stderr
+
+
+# --- the server answers only the hosts it serves (DNS rebinding), and shows no absolute path ------------------
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8000", "127.0.0.1.evil.example", "localhost.evil.example"])
+def test_a_foreign_host_header_is_refused(client, host):
+    for response in (client.get("/api/health", headers={"host": host}), client.get("/", headers={"host": host}),
+                     client.post("/api/recommend", json={"like": ["KO codes"]}, headers={"host": host})):
+        error_of(response, 400, "HostNotAllowed", "does not answer to the host")
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.1:8000", "localhost:8000", "LOCALHOST", "[::1]:8000"])
+def test_the_loopback_names_are_served(client, host):
+    assert client.get("/api/health", headers={"host": host}).json() == {"status": "ok", "papers": 50}
+
+
+def test_more_hosts_are_served_when_allowed(seed_rec):
+    from recommender.server import create_app
+
+    app = create_app(seed_rec, host="127.0.0.1", allowed_hosts=["papers.lab.example", "*.corp.example"])
+    with TestClient(app, base_url="http://papers.lab.example") as lab:
+        assert lab.get("/api/health").status_code == 200
+        assert lab.get("/api/health", headers={"host": "a.corp.example"}).status_code == 200
+        error_of(lab.get("/api/health", headers={"host": "evil.example"}), 400, "HostNotAllowed")
+    with TestClient(create_app(seed_rec, allowed_hosts=["*"]), base_url="http://anything.example") as anyone:
+        assert anyone.get("/api/health").status_code == 200
+
+
+def _strings(value):
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, str):
+        yield value
+
+
+def test_info_and_errors_show_no_absolute_path(client, seed_index):
+    from pathlib import Path
+
+    info = client.get("/api/info")
+    assert info.json()["path"] == seed_index.name and info.json()["corpus"][0]["path"] == "seed_listing.txt"
+    assert len(info.json()["index_id"]) == 16  # what the page keys its storage by, since the path is not shown
+    assert not [s for s in _strings(info.json()) if s.startswith("/")], info.text
+    bodies = [client.get("/api/similar", params={"paper": "Lattice QCD at finite density"}),
+              client.post("/api/recommend", json={"like": ["Lattice QCD at finite density"]}),
+              client.post("/api/export", json={"ids": ["no-such-id"]}),
+              client.get("/api/papers/no-such-id")]
+    for response in [info, *bodies]:
+        assert str(seed_index.parent) not in response.text and str(Path.home()) + "/" not in response.text
+    for response in bodies:
+        error_of(response, 404, "PaperNotFound", "no paper in this index matches")
+
+
+def test_hide_paths_in_messages(tmp_path):
+    from recommender.server.paths import public_message
+
+    folder = tmp_path / "indexes" / "mine"
+    assert public_message(f"{folder}/lexical: cannot be read; rebuild", folder) == "mine/lexical: cannot be read; rebuild"
+    assert public_message("/srv/data/corpus/papers.bib: bad", None) == "papers.bib: bad"
+    kept = "see https://doi.org/10.1000/x and /api/search"
+    assert public_message(kept, folder) == kept
+
+
+@pytest.mark.parametrize("method, path, kwargs, status", [
+    ("GET", "/api/similar", {"params": {"paper": "Lattice QCD at finite density"}}, 404),
+    ("POST", "/api/similar", {"json": {"title": " ", "abstract": ""}}, 400),
+    ("POST", "/api/recommend", {"json": {"like": ["Lattice QCD at finite density"]}}, 404),
+    ("POST", "/api/recommend", {"json": {"like": []}}, 400),
+    ("POST", "/api/recommend", {"json": {"unlike": ["KO codes"]}}, 400),
+    ("POST", "/api/recommend", {"json": {"like": ["KO codes"], "unlike": ["KO codes"]}}, 400),
+    ("POST", "/api/reading-list", {"json": {"unlike": ["KO codes"]}}, 400),
+    ("POST", "/api/export", {"json": {"ids": ["Lattice QCD at finite density"]}}, 404),
+])
+def test_api_errors_name_no_command_line_flag(client, method, path, kwargs, status):
+    message = error_of(client.request(method, path, **kwargs), status)
+    assert "--" not in message, message
+
+
+def test_serve_answers_only_its_hosts(seed_index):
+    """`recommender serve --allowed-host NAME` on loopback: its address and NAME are answered, another Host is not."""
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "recommender", "serve", "--index", str(seed_index), "--port", str(port),
+                             "--allowed-host", "papers.lab.example"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}/api/health"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert proc.poll() is None and time.monotonic() < deadline, "the server did not start"
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        assert httpx.get(url, headers={"host": "papers.lab.example"}).status_code == 200
+        refused = httpx.get(url, headers={"host": "rebound.evil.example"})
+        assert refused.status_code == 400 and refused.json()["error"]["type"] == "HostNotAllowed"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_serve_refuses_a_malformed_allowed_host(seed_index):
+    assert "allowed host 'local*host'" in serve_error("--index", seed_index, "--allowed-host", "local*host").stderr

@@ -111,7 +111,7 @@ def _snapshot(folder):
 def test_removing_an_unknown_id_is_a_clear_error_and_removes_nothing(index_copy, scenario):
     before = _snapshot(index_copy)
     known = scenario["new_ids"][0]
-    with pytest.raises(PaperNotFound, match=r"no paper with id 'no-such-paper'; nothing was removed"):
+    with pytest.raises(PaperNotFound, match=r"no paper matches 'no-such-paper'; nothing was removed"):
         remove_from_index([known, "no-such-paper"], index_copy, progress=False)
     assert _snapshot(index_copy) == before
 
@@ -174,6 +174,6 @@ def test_cli_add_and_remove(index_copy, scenario, tmp_path, capsys):
     assert "removed 1: 44 papers left" in capsys.readouterr().err
     assert main(["remove", "cli-1", "--index", str(index_copy)]) == 4
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "no paper with id 'cli-1'" in err and len(err.strip().splitlines()) == 1
+    assert err.startswith("error: ") and "no paper matches 'cli-1'" in err and len(err.strip().splitlines()) == 1
     assert main(["add", str(tmp_path / "missing.jsonl"), "--index", str(index_copy)]) != 0
     assert "missing.jsonl" in capsys.readouterr().err

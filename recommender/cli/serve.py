@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -39,6 +39,9 @@ def serve(
     log_level: str = typer.Option("warning", "--log-level", help="uvicorn log level: critical | error | warning | info | debug."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, max=256,
                                           help="Requests computed at once; the others wait in line (default: 4 per core)."),
+    allowed_host: Optional[List[str]] = typer.Option(None, "--allowed-host", help=(
+        "Also answer requests for this host name (repeatable; *.DOMAIN, or * for any). By default only the "
+        "--host address and localhost (with --host 0.0.0.0, this machine's names) are answered.")),
 ):
     """Serve the web page and the JSON API (docs at /docs) over an index."""
     try:
@@ -55,7 +58,7 @@ def serve(
     if log_level not in LOG_LEVELS:
         raise UsageError(f"--log-level {log_level!r}: choose one of {' | '.join(LOG_LEVELS)}")
     check_port_free(host, port)
-    server_app = create_app(index, threads=threads)  # opens and warms the index: a bad one fails here, before the port opens
+    server_app = create_app(index, threads=threads, host=host, allowed_hosts=allowed_host or ())  # opens and warms the index: a bad one fails here, before the port opens
     rec = server_app.state.rec
     print(f"serving {len(rec)} papers from {rec.folder} on http://{host}:{port}/ "
           f"(API docs: http://{host}:{port}/docs; {server_app.state.threads} worker threads); Ctrl-C stops", file=sys.stderr)

@@ -94,7 +94,7 @@ def build_index(corpus: list[str | Path], index: str | Path, *, format: str | No
 
 def write_index(folder: Path, papers: list[Paper], vectors: np.ndarray, faiss_index, manifest: dict) -> dict:
     """The lexical index, then every file into a temporary folder that replaces `folder` in one rename."""
-    from ..search.engine import alias_keys
+    from ..refs import alias_keys
 
     lexical = LexicalIndex.build([p.text for p in papers])
     with storage.atomic_dir(folder) as tmp:

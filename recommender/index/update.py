@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import refs
 from ..errors import IndexLoadError, PaperNotFound, UsageError
 from ..records import IngestReport, Paper
 from . import storage
@@ -41,7 +42,8 @@ class UpdateReport:
 
 def add_to_index(corpus: list[str | Path], index: str | Path, *, format: str | None = None, progress: bool = True,
                  use_cache: bool = True, cache_path: Path | None = None) -> UpdateReport:
-    """Add the papers of `corpus` whose id is new; replace those whose id is known but whose record changed."""
+    """Add the papers of `corpus` that are new; replace those the index holds (same id, arXiv id in any version,
+    or DOI: `refs.SamePaper`) whose record changed."""
     from ..embed import check_recipe
     from ..embed.cache import embed_with_cache
     from ..ingest import read_corpus
@@ -54,13 +56,14 @@ def add_to_index(corpus: list[str | Path], index: str | Path, *, format: str | N
         check_recipe(folder, manifest["encoder"].get("build_recipe"), manifest["encoder"]["build"])
         papers, vectors = _read_contents(folder, manifest)
         ingest = read_corpus([Path(p) for p in corpus], format=format, dedup_titles=manifest.get("dedup_titles", True))
-        row_of = {p.id: row for row, p in enumerate(papers)}
+        same_paper = refs.SamePaper(papers)
         report = UpdateReport(folder, manifest, ingest=ingest)
         to_embed: list[tuple[int, str]] = []  # (row in the final list, text)
         for paper in ingest.papers:
-            row = row_of.get(paper.id)
+            row = same_paper.find(paper)
+            paper = paper if row is None else refs.carry_identifiers(papers[row], paper)
             if row is None:
-                row_of[paper.id] = len(papers)
+                same_paper.note(paper, len(papers))
                 to_embed.append((len(papers), paper.text))
                 papers.append(paper)
                 report.added.append(paper.id)
@@ -70,6 +73,7 @@ def add_to_index(corpus: list[str | Path], index: str | Path, *, format: str | N
                 if papers[row].text != paper.text:
                     to_embed.append((row, paper.text))
                 papers[row] = paper
+                same_paper.note(paper, row)
                 report.updated.append(paper.id)
         if not report.added and not report.updated:
             report.seconds = time.perf_counter() - started
@@ -103,22 +107,24 @@ def add_to_index(corpus: list[str | Path], index: str | Path, *, format: str | N
 
 
 def remove_from_index(ids: list[str], index: str | Path, *, progress: bool = True) -> UpdateReport:
-    """Remove the papers with these exact ids; an unknown id is an error and nothing is removed."""
+    """Remove the papers these references name (id, arXiv id, DOI or whole title: `refs.resolve`);
+    a reference that names no paper is an error and nothing is removed."""
     started = time.perf_counter()
     wanted = list(dict.fromkeys(i.strip() for i in ids if i and i.strip()))
     if not wanted:
-        raise UsageError("give the ids of the papers to remove (`recommender search` shows them)")
+        raise UsageError("give the papers to remove by id, arXiv id, DOI or title (`recommender search` shows them)")
     folder = storage.index_dir(index)
     with storage.index_lock(folder):
         manifest = storage.read_manifest(folder)
         papers, vectors = _read_contents(folder, manifest)
-        row_of = {p.id: row for row, p in enumerate(papers)}
-        unknown = [i for i in wanted if i not in row_of]
+        row_of_ref = refs.resolve_each(wanted, papers)
+        unknown = [ref for ref, row in row_of_ref.items() if row is None]
         if unknown:
             shown = ", ".join(repr(i) for i in unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
-            raise PaperNotFound(f"{folder}: no paper with id {shown}; nothing was removed "
-                                "(ids are exact: `recommender search` or `similar --json` shows them)")
-        gone = {row_of[i] for i in wanted}
+            raise PaperNotFound(f"{folder}: no paper matches {shown}; nothing was removed (give each paper's id, "
+                                "arXiv id, DOI or whole title; `recommender search` finds it by words)")
+        gone = set(row_of_ref.values())
+        wanted = list(dict.fromkeys(papers[row].id for row in row_of_ref.values()))  # the ids removed
         if len(gone) == len(papers):
             raise UsageError(f"removing {len(gone)} papers would leave {folder} empty; delete the folder instead")
         keep = np.array([row for row in range(len(papers)) if row not in gone], dtype=np.int64)

@@ -1,9 +1,16 @@
-"""A reading list (or a plain list of results) as Markdown, BibTeX, JSON, CSV or a terminal table."""
+"""A reading list (or a plain list of results) as Markdown, BibTeX, JSON, CSV or a terminal table.
+
+Every field comes from a corpus, and a corpus may come from anyone: each format keeps a field a field.
+CSV neutralises cells a spreadsheet would run as a formula; Markdown escapes every field it prints
+and links only http(s) addresses; BibTeX keeps braces balanced (bibtex_export.py).
+"""
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
+from urllib.parse import quote
 
 from ..display import Section, results_table
 from ..errors import UsageError
@@ -60,19 +67,42 @@ def authors_line(paper: Paper, limit: int = 3) -> str:
 
 
 def link(paper: Paper) -> str:
-    """Markdown link to the paper: arXiv, then DOI, then its URL; its id when nothing is known."""
+    """Markdown link to the paper: arXiv, then DOI, then its URL; its id when nothing is known.
+    Labels are escaped text, targets percent-encoded, a URL only an http(s) autolink: no field can end the
+    link or start markup."""
     if paper.arxiv_id:
-        return f"[arXiv:{paper.arxiv_id}](https://arxiv.org/abs/{paper.arxiv_id})"
+        return f"[arXiv:{_md(paper.arxiv_id)}](https://arxiv.org/abs/{_url_part(paper.arxiv_id)})"
     if paper.doi:
-        return f"[doi:{paper.doi}](https://doi.org/{paper.doi})"
-    if paper.url:
-        return f"<{paper.url}>"
-    return f"id `{paper.id}`"
+        return f"[doi:{_md(paper.doi)}](https://doi.org/{_url_part(paper.doi)})"
+    if paper.url and _WEB_URL.match(paper.url.strip()):
+        return f"<{paper.url.strip()}>"  # an autolink: its text is taken literally, never as markup
+    return f"id {_code(paper.id)}"
 
 
-def _md(text: str) -> str:
-    """Text with Markdown's inline markup characters escaped."""
-    return "".join("\\" + ch if ch in "\\`*_[]<>#|" else ch for ch in " ".join((text or "").split()))
+_WEB_URL = re.compile(r"^https?://[^\s<>\\`\x00-\x1f\x7f]+$", re.I)  # what a CommonMark autolink may hold
+
+
+def _url_part(text: str) -> str:
+    """An identifier as one stretch of a URL path (a DOI keeps its slashes)."""
+    return quote(" ".join(text.split()), safe="/:;=+,@-._~")
+
+
+def _code(text: str) -> str:
+    """A code span that holds `text` whatever backticks it contains (CommonMark: a longer fence, padded)."""
+    text = " ".join((text or "").split())
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}" if text.startswith("`") or text.endswith("`") else f"{fence}{text}{fence}"
+
+
+# With [ ] escaped no link can form (so "(", ")" and "!" need nothing); "~" would start a strike-through.
+_MD_SPECIAL = set("\\`*_[]<>#|~")
+_ENTITY = re.compile(r"&(?=#?\w+;)")  # "&lt;" would be read as "<": escaped; a plain "&" is text
+
+
+def _md(text) -> str:
+    """Text with every character that Markdown (CommonMark, GFM) may read as markup or HTML escaped."""
+    text = "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in " ".join(str(text or "").split()))
+    return _ENTITY.sub(r"\\&", text)
 
 
 def to_markdown(reading: ReadingList, heading: str = "Reading list") -> str:
@@ -90,7 +120,7 @@ def to_markdown(reading: ReadingList, heading: str = "Reading list") -> str:
             position += 1
             p = item.paper
             who = _md(authors_line(p)) or "unknown authors"
-            year = f" ({p.year})" if p.year else ""
+            year = f" ({_md(p.year)})" if p.year else ""
             marker = f"{position}. "
             stop = "" if p.title.rstrip()[-1:] in ".?!" else "."
             lines.append(f"{marker}**{_md(p.title)}**{stop} {who}{year}. {link(p)}")
@@ -102,6 +132,19 @@ def to_markdown(reading: ReadingList, heading: str = "Reading list") -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+# OWASP, CSV injection: a cell that starts with one of these is run as a formula by spreadsheets.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A text cell a spreadsheet shows as text, on one line: one that starts like a formula gets a leading
+    apostrophe (OWASP's advice). Numbers we computed (rank, score, year) stay numbers."""
+    if not isinstance(value, str):
+        return value
+    value = " ".join(value.split())  # a lone CR would end the row for some readers
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
 def to_csv(reading: ReadingList) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
@@ -111,10 +154,10 @@ def to_csv(reading: ReadingList) -> str:
         for item in theme.items:
             position += 1
             p = item.paper
-            writer.writerow({"position": position, "theme": theme.name, "rank": item.rank, "score": round(item.score, 6),
-                             "id": p.id, "title": p.title, "authors": "; ".join(p.authors), "year": p.year or "",
-                             "arxiv_id": p.arxiv_id or "", "doi": p.doi or "", "url": p.url or "",
-                             "reason": item.reason or ""})
+            row = {"position": position, "theme": theme.name, "rank": item.rank, "score": round(item.score, 6),
+                   "id": p.id, "title": p.title, "authors": "; ".join(p.authors), "year": p.year or "",
+                   "arxiv_id": p.arxiv_id or "", "doi": p.doi or "", "url": p.url or "", "reason": item.reason or ""}
+            writer.writerow({name: csv_cell(value) for name, value in row.items()})
     return out.getvalue()
 
 

@@ -98,14 +98,14 @@ def build_profile(rec, like: Sequence[str] = (), unlike: Sequence[str] = (), que
     query = (query or "").strip() or None
     if not like_refs and not query and not library and not library_rows:
         if unlike_refs:
-            raise UsageError("all the seeds are negatives (--unlike): give at least one --like paper, a --query "
-                             "or a --bib library to say what you want")
-        raise UsageError("the seed set is empty: give --like PAPER (repeatable), --query TEXT or --bib LIBRARY.bib")
+            raise UsageError("all the seeds are negatives (disliked papers): give at least one liked paper, a query "
+                             "text or a library of your papers to say what you want")
+        raise UsageError("the seed set is empty: give at least one liked paper, a query text or a library of your papers")
     like_rows = _resolve_all(rec, like_refs)
     unlike_rows = _resolve_all(rec, unlike_refs)
     both = [row for row in unlike_rows if row in like_rows or row in library_rows]
     if both:
-        raise UsageError(f"{rec.papers[both[0]].title!r} is both liked (--like or --bib) and disliked (--unlike); "
+        raise UsageError(f"{rec.papers[both[0]].title!r} is both liked (or in your library) and disliked; "
                          "keep it on one side")
     positive_rows = list(dict.fromkeys([*like_rows, *library_rows]))
     positives = [_paper_seed(rec, row) for row in positive_rows]

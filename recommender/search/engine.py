@@ -1,18 +1,17 @@
 """The query layer: one ranking path behind search-by-text, similar-by-paper and search-by-vector."""
 from __future__ import annotations
 
-import difflib
-import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import IndexLoadError, PaperNotFound, UsageError
+from .. import refs
+from ..errors import IndexLoadError, UsageError
 from ..index import storage
 from ..records import Paper, Result
-from .filters import Filters, fold
+from .filters import Filters
 
 MODES = ("dense", "lexical", "hybrid")
 DEFAULT_MODE = "hybrid"
@@ -165,7 +164,7 @@ class Recommender:
         """A paper that is not in the index, given by its title and abstract."""
         seed = Paper(id="", title=(title or "").strip(), abstract=(abstract or "").strip())
         if not seed.text:
-            raise UsageError("give the paper's --title and/or --abstract")
+            raise UsageError("the paper has neither a title nor an abstract: give at least one of them")
         mode = check_mode(mode)
         self._open_for(mode)
         if mode == "lexical":
@@ -204,9 +203,10 @@ class Recommender:
         k = check_k(k)
         filters = filters or Filters()
         exclude = set(query.exclude_rows)
-        for pid in filters.exclude:
-            if pid in self.row_of_id:
-                exclude.add(self.row_of_id[pid])
+        for ref in filters.exclude:  # any exact reference; one to a paper outside the index excludes nothing
+            row = self.find(ref)
+            if row is not None:
+                exclude.add(row)
         depth = min(len(self), max(CANDIDATES, 4 * (k + len(exclude))))
         while True:
             rows, scores = self._candidates(query, mode, depth)
@@ -230,66 +230,27 @@ class Recommender:
         return rank_candidates(self, query, mode, depth)
 
     # --- finding a paper by what the user remembers of it ---------------------------------------
-    def resolve(self, ref: str) -> int:
-        ref = (ref or "").strip()
-        if not ref:
-            raise PaperNotFound("no paper given: pass an id, arXiv id, DOI or title")
-        if ref in self.row_of_id:
-            return self.row_of_id[ref]
-        key = _normalise_ref(ref)
-        if key in self._aliases:
-            return self._aliases[key]
-        return self._closest_title(ref)
+    def resolve(self, ref: str, *, fuzzy: bool = True) -> int:
+        """The row of the paper `ref` names: id, citation key, arXiv id, DOI or title (see `recommender.refs`);
+        `fuzzy=False` takes a title only whole. PaperNotFound says what to give instead."""
+        return refs.resolve(ref, self.papers, self.row_of_id, self._aliases, fuzzy=fuzzy)
+
+    def find(self, ref: str) -> int | None:
+        """The row of the paper `ref` names exactly (no title guessing), or None."""
+        return refs.find(ref, self.row_of_id, self._aliases)
+
+    def find_paper(self, paper: Paper) -> int | None:
+        """The row of the index's copy of `paper` (a record from elsewhere, e.g. a .bib entry), or None:
+        the first of its id, citation key, arXiv id, DOI or title that the index knows."""
+        return refs.find_paper(paper, self.row_of_id, self._aliases)
 
     @cached_property
     def _aliases(self):
         if (self.folder / storage.ALIAS_LOOKUP).is_file():  # a hash table: no need to read every paper
-            return storage.KeyLookup(self.folder / storage.ALIAS_LOOKUP, lambda key, row: key in alias_keys(self.papers[row]))
-        aliases: dict[str, int] = {}
-        for row, paper in enumerate(self.papers):
-            for key in alias_keys(paper):
-                aliases.setdefault(key, row)
-        return aliases
-
-    def _closest_title(self, ref: str) -> int:
-        wanted = _normalise_title(ref)
-        titles = {row: _normalise_title(p.title) for row, p in enumerate(self.papers)}
-        # A title that contains the reference (or the reverse) is a strong hint; otherwise fuzzy ratio.
-        scored = []
-        for row, title in titles.items():
-            if not title:
-                continue
-            contains = len(wanted) >= 4 and (wanted in title or title in wanted)
-            ratio = difflib.SequenceMatcher(None, wanted, title).ratio()
-            scored.append((max(ratio, 0.9 if contains else 0.0), row))
-        scored.sort(reverse=True)
-        if not scored or scored[0][0] < 0.6:
-            raise PaperNotFound(
-                f"no paper in {self.folder} matches {ref!r}; give its id, arXiv id, DOI or title "
-                "(`recommender search` finds it by words), or pass --title/--abstract for a paper outside the index"
-            )
-        close = [s for s in scored if s[0] >= scored[0][0] - 0.02]
-        if len(close) > 1:
-            options = "; ".join(f"{self.papers[r].id} ({self.papers[r].title[:60]})" for _, r in close[:5])
-            raise PaperNotFound(f"{ref!r} matches several papers: {options}; give one of these ids")
-        return scored[0][1]
+            return storage.KeyLookup(self.folder / storage.ALIAS_LOOKUP,
+                                     lambda key, row: key in refs.alias_keys(self.papers[row]))
+        return refs.Aliases(self.papers)
 
     def info(self) -> dict:
         return {"path": str(self.folder), **self.manifest}
 
-
-def alias_keys(paper: Paper) -> list[str]:
-    """The normalised references `resolve` finds a paper by: its id, arXiv id, DOI and title."""
-    return [_normalise_ref(value) for value in (paper.id, paper.arxiv_id, paper.doi, paper.title) if value]
-
-
-def _normalise_title(text: str) -> str:
-    return re.sub(r"[^0-9a-z]+", " ", fold(text)).strip()
-
-
-def _normalise_ref(text: str) -> str:
-    text = fold(text)
-    text = re.sub(r"^(https?://)?(dx\.)?doi\.org/|^doi:\s*", "", text)
-    text = re.sub(r"^(https?://)?arxiv\.org/(abs|pdf)/|^arxiv:\s*", "", text)
-    text = re.sub(r"(\d{4}\.\d{4,5})v\d+$", r"\1", text)
-    return _normalise_title(text) if " " in text else text

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -13,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
 from .errors import GuardMiddleware, install_error_handlers
+from .hosts import HostGuard, check_hosts, served_hosts
 
 STATIC = Path(str(resources.files("recommender.server") / "static"))
 WARM_QUERY = "neural networks"
@@ -76,11 +78,14 @@ def default_threads() -> int:
     return max(4, 4 * (os.cpu_count() or 1))
 
 
-def create_app(index, *, model: str | None = None, threads: int | None = None) -> FastAPI:
+def create_app(index, *, model: str | None = None, threads: int | None = None, host: str = "127.0.0.1",
+               allowed_hosts: Iterable[str] = ()) -> FastAPI:
     """An app serving `index` (a folder, a bare name, or an opened Recommender); loads and warms it now.
 
     Opening here rather than on startup makes a bad index a clean CLI error before the port opens.
     `threads`: how many requests compute at once (the rest wait in line); default 4 per core.
+    `host`: the address the server listens on; requests must name it (or a loopback name, or for
+    0.0.0.0 this machine's names) in their Host header, or one of `allowed_hosts` ("*" allows any).
     """
     from ..search.engine import Recommender
 
@@ -106,8 +111,10 @@ def create_app(index, *, model: str | None = None, threads: int | None = None) -
     app.state.facets = facets(rec)
     app.state.warm_seconds = warm_seconds
     app.state.threads = threads
+    app.state.allowed_hosts = check_hosts(served_hosts(host, allowed_hosts))
     install_error_handlers(app)
     app.add_middleware(GuardMiddleware)
+    app.add_middleware(HostGuard, allowed_hosts=app.state.allowed_hosts)  # added last: runs first
 
     from .lists_routes import router as lists_router
     from .routes import router

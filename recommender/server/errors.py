@@ -1,4 +1,5 @@
-"""Where library exceptions and bad requests become JSON errors: `{"error": {"type", "message"}}`.
+"""Where library exceptions and bad requests become JSON errors: `{"error": {"type", "message"}}`,
+with no absolute path of this machine in them (see paths.py).
 
 Also the two guards every request passes: a cap on the body size (a client cannot make the server
 buffer an unbounded body) and the security headers of the page.
@@ -14,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import IndexLoadError, InputError, PaperNotFound, RecommenderError, UsageError
+from .paths import public_message
 
 log = logging.getLogger("recommender.server")
 
@@ -62,7 +64,11 @@ def describe_validation(exc: RequestValidationError) -> tuple[int, str]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RecommenderError)
     async def library_error(request: Request, exc: RecommenderError):
-        return error_response(status_of(exc), type(exc).__name__, str(exc))
+        rec = getattr(request.app.state, "rec", None)
+        message = public_message(str(exc), getattr(rec, "folder", None))
+        if isinstance(exc, IndexLoadError):
+            log.error("index error on %s %s: %s", request.method, request.url.path, exc)
+        return error_response(status_of(exc), type(exc).__name__, message)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):

@@ -10,7 +10,7 @@ import time
 from fastapi import APIRouter, Depends
 from fastapi.responses import PlainTextResponse
 
-from ..errors import PaperNotFound, UsageError
+from ..errors import UsageError
 from ..records import Result
 from .models import ExportBody, ReadingListBody, RecommendBody, ResultsOut
 from .routes import ERRORS, get_rec, results_body
@@ -23,7 +23,8 @@ TEXT_RESPONSE = {200: {"content": {"text/plain": {}, "application/json": {}}}}
 
 
 def resolve_ids(rec, refs: list[str]) -> list[str]:
-    """Index ids for references (id, arXiv id, DOI or title); PaperNotFound (404) names the first unknown one."""
+    """Index ids for references (id, citation key, arXiv id, DOI or title: `recommender.refs`); PaperNotFound (404)
+    names the first unknown one."""
     ids = []
     for ref in refs:
         pid = rec.papers[rec.resolve(ref)].id
@@ -75,22 +76,17 @@ def reading_list(body: ReadingListBody, rec=Depends(get_rec)):
 
 @router.post("/export", responses=TEXT_RESPONSE, summary="Export papers by id")
 def export_papers(body: ExportBody, rec=Depends(get_rec)):
-    """Papers given by id, in that order, as BibTeX, Markdown, JSON, CSV or a text table."""
+    """Papers given by id (or citation key, arXiv id, DOI or whole title), in that order, as BibTeX, Markdown,
+    JSON, CSV or a text table."""
     from ..lists import export
 
-    results = []
-    for pid in body.ids:
-        row = rec.row_of_id.get(pid)
-        if row is None:
-            raise PaperNotFound(f"no paper with id {pid[:80]!r} in this index; export takes ids as results give them")
-        results.append(Result(len(results) + 1, 0.0, rec.papers[row]))
+    results = [Result(rank, 0.0, rec.papers[rec.resolve(ref, fuzzy=False)]) for rank, ref in enumerate(body.ids, 1)]
     return PlainTextResponse(export(results, body.format), media_type=MEDIA_TYPES[body.format])
 
 
 def _with_library(rec, body: ReadingListBody, like: list[str], unlike: list[str]):
     """`reading_list(bib=...)` reads a .bib file; here the library is ids and BibTeX text, held in memory."""
     from ..ingest.bibtex import read_bibtex
-    from ..lists.bib import IndexKeys
     from ..lists.profile import build_profile
     from ..lists.reading import build_reading_list
 
@@ -103,9 +99,8 @@ def _with_library(rec, body: ReadingListBody, like: list[str], unlike: list[str]
                 else "no entry found"
             raise UsageError(f"bibtex: no usable BibTeX entry ({why}); send entries with a title")
         skipped = [f"{s.source}: {s.reason}" for s in bad]
-        keys = IndexKeys(rec)
         for entry in entries:
-            row = keys.find(entry)
+            row = rec.find_paper(entry)
             if row is None:
                 outside.append(entry)
             elif row not in rows:

@@ -39,7 +39,8 @@ class FilterParams(Strict):
                                   description="Only papers of one of these categories (LG matches cs.LG).")
     author: list[Label] = Field(default_factory=list, max_length=50,
                                 description="Only papers with an author whose name contains one of these.")
-    exclude: list[PaperRef] = Field(default_factory=list, max_length=MAX_PAPERS, description="Leave out these paper ids.")
+    exclude: list[PaperRef] = Field(default_factory=list, max_length=MAX_PAPERS,
+                                    description="Leave out these papers (ids, citation keys, arXiv ids, DOIs or whole titles).")
 
     def filters(self) -> Filters:
         if self.year_from is not None and self.year_to is not None and self.year_from > self.year_to:
@@ -71,8 +72,9 @@ class SimilarBody(FilterParams):
 
 
 class RecommendBody(FilterParams):
-    like: list[PaperRef] = Field(default_factory=list, max_length=MAX_PAPERS, description="Ids of papers you liked.")
-    unlike: list[PaperRef] = Field(default_factory=list, max_length=MAX_PAPERS, description="Ids of papers you did not.")
+    like: list[PaperRef] = Field(default_factory=list, max_length=MAX_PAPERS,
+                                 description="Papers you liked: id, citation key, arXiv id, DOI or title.")
+    unlike: list[PaperRef] = Field(default_factory=list, max_length=MAX_PAPERS, description="Papers you did not (the same forms).")
     query: Text | None = Field(None, description="Optional words that steer the recommendations.")
     k: int = Field(10, ge=1, le=MAX_K)
     method: Method = "auto"
@@ -86,7 +88,7 @@ class ReadingListBody(FilterParams):
     like: list[PaperRef] = Field(default_factory=list, max_length=MAX_PAPERS)
     unlike: list[PaperRef] = Field(default_factory=list, max_length=MAX_PAPERS)
     bib_ids: list[PaperRef] = Field(default_factory=list, max_length=MAX_PAPERS,
-                                    description="Papers you already have (ids of the index).")
+                                    description="Papers of the index you already have (id, arXiv id, DOI or title).")
     bibtex: Annotated[str, StringConstraints(max_length=200_000)] | None = Field(
         None, description="Papers you already have, as BibTeX text (parsed in memory).")
     n: int = Field(20, ge=1, le=MAX_K, description="How many papers in the list.")
@@ -97,7 +99,8 @@ class ReadingListBody(FilterParams):
 
 
 class ExportBody(Strict):
-    ids: list[PaperRef] = Field(..., min_length=1, max_length=MAX_PAPERS, description="Paper ids, in reading order.")
+    ids: list[PaperRef] = Field(..., min_length=1, max_length=MAX_PAPERS,
+                                description="Papers in reading order: ids, citation keys, arXiv ids, DOIs or whole titles.")
     format: Literal["markdown", "bibtex", "json", "csv", "table"] = "bibtex"
 
 

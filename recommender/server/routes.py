@@ -2,7 +2,8 @@
 
 Endpoints that compute are plain `def`: FastAPI runs them in its thread pool, so a query that encodes
 text or scores BM25 never blocks the event loop. Those that only look something up (health, info, a
-paper by id) are `async`: they answer at once, even while every worker thread is busy.
+paper by reference: a hash-table lookup, never a title search) are `async`: they answer at once, even
+while every worker thread is busy.
 The shared Recommender was warmed at startup (see app.warm).
 """
 from __future__ import annotations
@@ -13,8 +14,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from ..errors import PaperNotFound
+from ..refs import HOW_TO_NAME
 from .models import (MAX_REF_CHARS, ErrorOut, PaperOut, ResultsOut, SearchParams, SimilarBody, SimilarParams,
                      check_one_seed, paper_out, result_out)
+from .paths import public_info
 
 ERRORS = {400: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
 router = APIRouter(prefix="/api", responses=ERRORS)
@@ -38,8 +41,9 @@ async def health(rec=Depends(get_rec)) -> dict:
 
 @router.get("/info", tags=["index"], summary="Index info")
 async def info(request: Request, rec=Depends(get_rec)) -> dict:
-    """The index manifest (as `recommender info --json`), plus categories and years for filters."""
-    return {**rec.info(), "facets": request.app.state.facets}
+    """The index manifest (as `recommender info --json`, with file names instead of absolute paths), plus
+    categories and years for filters."""
+    return {**public_info(rec), "facets": request.app.state.facets}
 
 
 @router.get("/search", response_model=ResultsOut, tags=["search"], summary="Search by text")
@@ -76,11 +80,9 @@ def _similar(rec, body: SimilarBody) -> dict:
     return results_body(label, results, body.mode, started)
 
 
-@router.get("/papers/{paper_id:path}", response_model=PaperOut, tags=["index"], summary="A paper by id")
+@router.get("/papers/{paper_id:path}", response_model=PaperOut, tags=["index"], summary="A paper by reference")
 async def paper(paper_id: str, rec=Depends(get_rec)) -> dict:
-    """One paper by its id (exactly as results give it)."""
-    row = rec.row_of_id.get(paper_id) if len(paper_id) <= MAX_REF_CHARS else None
-    if row is None:
-        raise PaperNotFound(f"no paper with id {paper_id[:80]!r} in this index; "
-                            "GET /api/similar?paper=... also takes an arXiv id, DOI or title")
-    return paper_out(rec.papers[row])
+    """One paper by its id, citation key, arXiv id (any version), DOI or whole title."""
+    if len(paper_id) > MAX_REF_CHARS:
+        raise PaperNotFound(f"no paper in this index matches {paper_id[:80]!r}…; {HOW_TO_NAME}")
+    return paper_out(rec.papers[rec.resolve(paper_id, fuzzy=False)])

@@ -350,10 +350,10 @@
   async function loadInfo() {
     try {
       const info = await api("/api/info");
-      state.storageKey = `recommender:${info.index}`;
+      state.storageKey = `recommender:${info.index_id}`;
       const built = (info.created || "").slice(0, 10);
       els.info.textContent = `${info.counts.papers} papers · ${info.model.name}`;
-      els.info.title = `index ${info.index}, built ${built}`;
+      els.info.title = `index ${info.path}, built ${built}`;
       const facets = info.facets || {};
       for (const {name, papers} of facets.categories || []) {
         const option = document.createElement("option");
