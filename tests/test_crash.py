@@ -18,9 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recommender.index import storage
+from recommender.index import replace, storage
 from recommender.index.build import build_index
-from recommender.index.replace import CRASH_ENV
 from recommender.index.update import add_to_index, remove_from_index
 from recommender.index.verify import verify_index
 from recommender.search.engine import Recommender
@@ -85,13 +84,13 @@ def test_a_killed_command_leaves_the_index_as_before_or_as_after(states, seed_li
     before_folder, before, after = states
     index = tmp_path / "index"
     shutil.copytree(before_folder, index)
-    proc = run_cli(commands(seed_listing)[command] + ["--index", str(index)], **{CRASH_ENV: point})
+    proc = run_cli(commands(seed_listing)[command] + ["--index", str(index)], **{replace.CRASH_ENV: point})
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     assert strays(index)  # it died half-way: its temporary folder (or lock) is still there
     assert index.exists() == (point != "between-renames")  # the instant with no index at the path
     assert answers(index) == (before if point in BEFORE else after[command])  # a reader, recovering if need be
     assert verify_index(index).ok
-    with storage.index_lock(index):  # what the next build, add or remove does first
+    with replace.index_lock(index):  # what the next build, add or remove does first
         pass
     assert strays(index) == []
     assert answers(index) == (before if point in BEFORE else after[command])
@@ -101,7 +100,7 @@ def test_the_next_real_command_cleans_up_after_a_killed_one(states, seed_listing
     before_folder, _, after = states
     index = tmp_path / "index"
     shutil.copytree(before_folder, index)
-    assert run_cli(commands(seed_listing)["add"] + ["--index", str(index)], **{CRASH_ENV: "swapped"}).returncode == -9
+    assert run_cli(commands(seed_listing)["add"] + ["--index", str(index)], **{replace.CRASH_ENV: "swapped"}).returncode == -9
     left = strays(index)
     assert len(left) == 2  # the lock and the retired index
     proc = run_cli(commands(seed_listing)["add"] + ["--index", str(index)])

@@ -17,7 +17,7 @@ import pytest
 
 from recommender.cli.app import main
 from recommender.errors import IndexLoadError
-from recommender.index import integrity, storage
+from recommender.index import integrity, replace, storage
 from recommender.index.build import build_index
 from recommender.index.update import add_to_index, remove_from_index
 from recommender.index.verify import verify_index
@@ -305,7 +305,7 @@ def test_a_build_waits_for_the_lock_that_add_and_remove_take(index_copy, seed_li
     """Builds used to take no lock: two at once could crash (`Directory not empty`) or interleave with an add."""
     before = tree(index_copy)
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
-    with storage.index_lock(index_copy):
+    with replace.index_lock(index_copy):
         proc = subprocess.Popen([sys.executable, "-m", "recommender", "build", str(seed_listing), str(EXTRA),
                                  "--index", str(index_copy)], stderr=subprocess.PIPE, text=True, env=env)
         for line in proc.stderr:

@@ -12,7 +12,7 @@ import numpy as np
 from .. import __version__
 from ..errors import RecommenderError
 from ..records import IngestReport, Paper
-from . import storage
+from . import replace, storage
 from .lexical import LEXICAL_PARAMS, LexicalIndex
 from .vectors import build_faiss, choose_index_type
 
@@ -87,8 +87,8 @@ def build_index(corpus: list[str | Path], index: str | Path, *, format: str | No
     started = time.perf_counter()
     folder = storage.index_dir(index)
     # Before any work: a build replaces its folder whole, so it must not be the user's (again under the lock).
-    storage.check_target(folder)
-    storage.check_corpus_outside(folder, corpus)
+    replace.check_target(folder)
+    replace.check_corpus_outside(folder, corpus)
     report = read_corpus([Path(p) for p in corpus], format=format, dedup_titles=dedup_titles)
     papers = report.papers
     kind = choose_encoder_kind(encoder)
@@ -130,7 +130,7 @@ def write_index(folder: Path, papers: list[Paper], vectors: np.ndarray, faiss_in
     from ..search.engine import alias_keys
 
     lexical = LexicalIndex.build([p.text for p in papers])
-    with storage.atomic_dir(folder) as tmp:
+    with replace.atomic_dir(folder) as tmp:
         return storage.write_index_files(tmp, papers=papers, vectors=vectors, faiss_index=faiss_index,
                                          lexical=lexical, manifest=manifest, aliases=alias_keys)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from . import layout
 
@@ -19,10 +19,9 @@ WHOLE_AT_OPEN_MAX = 1 << 20  # hashing 1 MiB costs ~1 ms; the cold query takes ~
 ENDS_BYTES = 1 << 16
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     name: str  # path inside the index folder, e.g. "lexical/data.csc.index.npy"
-    reason: str  # "missing", "size changed", "content changed"
+    reason: str  # "missing", "size changed (...)", "content changed (...)"
 
 
 def sha256_file(path: Path) -> str:

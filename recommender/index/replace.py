@@ -21,9 +21,7 @@ import functools
 import json
 import os
 import re
-import secrets
 import shutil
-import signal
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -43,6 +41,8 @@ _held = threading.local()  # real paths whose lock this thread holds (the lock i
 
 def crash_point(name: str) -> None:
     if os.environ.get(CRASH_ENV) == name:
+        import signal
+
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -253,7 +253,7 @@ def atomic_dir(final: str | os.PathLike) -> Iterator[Path]:
     target = real_path(final)
     with index_lock(final):
         check_target(final)  # again: the folder may have changed while the corpus was read and embedded
-        tmp = target.parent / f".{target.name}.tmp-{os.getpid()}-{secrets.token_hex(3)}"
+        tmp = target.parent / f".{target.name}.tmp-{os.getpid()}-{os.urandom(3).hex()}"
         try:
             tmp.mkdir()
         except OSError as exc:
@@ -284,7 +284,7 @@ def _swap(tmp: Path, target: Path) -> Path | None:
         _fsync_dir(target.parent)
         crash_point("swapped")
         return tmp
-    old = target.parent / f".{target.name}.old-{os.getpid()}-{secrets.token_hex(3)}"
+    old = target.parent / f".{target.name}.old-{os.getpid()}-{os.urandom(3).hex()}"
     os.rename(target, old)
     crash_point("between-renames")
     try:

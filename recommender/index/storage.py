@@ -28,10 +28,11 @@ import numpy as np
 
 from ..errors import IndexLoadError
 from ..records import Paper
-from . import integrity, replace
+from . import integrity
 from .layout import (ALIAS_LOOKUP, FAISS, FORMAT_VERSION, ID_LOOKUP, IDS, LEXICAL, MANIFEST,  # noqa: F401
                      OFFSETS, OPTIONAL_SIZED_FILES, PAPERS, SIZED_FILES, VECTORS)
-from .replace import atomic_dir, check_corpus_outside, check_target, index_lock  # noqa: F401
+
+# replace.py (writing, locking, recovery) is imported where it is used: a query never needs it.
 
 # FAISS runs on OpenMP, whose threads spin while they wait. On a busy machine (2 cores shared with
 # other work) that spinning made an IVF-PQ training 60x slower (48 s against 0.8 s, measured);
@@ -62,9 +63,11 @@ def write_json(path: Path, data) -> None:
 @contextlib.contextmanager
 def updating(folder: Path) -> Iterator[dict]:
     """The manifest of an existing index, read under its lock, for a read-modify-write (add, remove)."""
-    with index_lock(folder, must_exist=True):
+    from . import replace
+
+    with replace.index_lock(folder, must_exist=True):
         manifest = read_manifest(folder)
-        check_target(folder)  # the update will replace the folder: it must hold nothing but the index
+        replace.check_target(folder)  # the update will replace the folder: it must hold nothing but the index
         yield manifest
 
 
@@ -88,7 +91,9 @@ def write_index_files(folder: Path, *, papers: list[Paper], vectors: np.ndarray,
             fh.write(json.dumps(paper.to_dict(), ensure_ascii=False).encode("utf-8") + b"\n")
     np.save(folder / OFFSETS, offsets)
     lexical.save(folder / LEXICAL)
-    replace.crash_point("files-written")
+    from .replace import crash_point
+
+    crash_point("files-written")
     manifest = dict(manifest)
     manifest["format_version"] = FORMAT_VERSION
     manifest.update(integrity.describe(folder))  # files (sizes) and checksums, of every file but the manifest
@@ -102,7 +107,9 @@ def read_manifest(folder: Path) -> dict:
     An index missing after an interrupted replace is first restored from the complete copy left beside it."""
     folder = Path(folder)
     if not folder.exists():
-        replace.restore_for_reader(folder)
+        from .replace import restore_for_reader
+
+        restore_for_reader(folder)
     if not folder.exists():
         raise IndexLoadError(f"{folder}: no index here; build one with `recommender build CORPUS --index {folder}`")
     manifest = parse_manifest(folder)
