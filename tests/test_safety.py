@@ -122,6 +122,16 @@ def test_an_empty_folder_and_an_index_may_be_built_into(seed_listing, tmp_path, 
     assert strays(tmp_path) == []
 
 
+def test_a_link_to_an_index_is_written_through_and_stays_a_link(index_copy, capsys):
+    link = index_copy.parent / "link"
+    link.symlink_to(index_copy.name)
+    code, _, err = cli(capsys, "build", EXTRA, "--index", link)
+    assert code == 0, err
+    assert link.is_symlink() and os.readlink(link) == index_copy.name
+    assert Recommender.open(index_copy).manifest["counts"]["papers"] == 20
+    assert strays(index_copy.parent) == []
+
+
 # -- garbled files ------------------------------------------------------------------------------------
 
 def _garble_middle(path: Path) -> None:
