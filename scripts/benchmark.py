@@ -391,6 +391,8 @@ def bench_scale(args, work: Path) -> dict:
 
     import faiss
 
+    from recommender.index import integrity
+
     parents = parent_vectors()
     result = {"spread": SPREAD, "parents": len(parents), "sizes": {}}
     for n in args.sizes:
@@ -421,7 +423,7 @@ def bench_scale(args, work: Path) -> dict:
             if kind != "flat":
                 manifest = json.loads((base / "flat" / "manifest.json").read_text())
                 manifest["index"] = built["params"]
-                manifest["files"]["vectors.faiss"] = (folder / "vectors.faiss").stat().st_size
+                manifest.update(integrity.describe(folder))  # sizes and checksums, the new FAISS file's among them
                 (folder / "manifest.json").write_text(json.dumps(manifest))
             queried = run_child([__file__, "_query", str(folder), str(work / "queries.npy")])
             rows = np.load(work / "queries.rows.npy")

@@ -82,9 +82,8 @@ def test_truncated_file_is_reported_as_corrupt(index_copy, name):
 def test_garbled_faiss_file_of_the_same_size_is_reported(index_copy):
     path = index_copy / storage.FAISS
     path.write_bytes(b"\x00" * path.stat().st_size)
-    rec = Recommender.open(index_copy)
-    with pytest.raises(IndexLoadError, match="corrupt"):
-        rec.search("backdoor", 3, mode="dense")
+    with pytest.raises(IndexLoadError, match="vectors.faiss: content changed.*corrupt"):
+        Recommender.open(index_copy).search("backdoor", 3, mode="dense")
 
 
 def test_index_built_with_another_model_is_refused(index_copy, tmp_path):

@@ -1,4 +1,4 @@
-"""`recommender add` and `recommender remove`: update an index without rebuilding it."""
+"""`recommender add`, `remove` and `verify`: update an index without rebuilding it, check it byte for byte."""
 from __future__ import annotations
 
 import json
@@ -64,3 +64,27 @@ def remove(
           f"in {report.seconds:.1f}s", file=sys.stderr)
     if as_json:
         print(_report_json(report))
+
+
+@app.command()
+def verify(index: str = IndexOption, as_json: bool = JsonOption):
+    """Check every byte of an index against its build's checksums, and that its parts agree; exit 3 if not."""
+    want_json(as_json)
+    from ..errors import IndexLoadError
+    from ..index.verify import verify_index
+
+    report = verify_index(index)
+    if not report.ok:
+        shown = "; ".join(report.problems[:5]) + (f"; and {len(report.problems) - 5} more" if len(report.problems) > 5 else "")
+        raise IndexLoadError(f"{report.index}: damaged: {shown}; rebuild it with `recommender build`")
+    checked = ("every byte matches the SHA-256 its build recorded" if report.checksums else
+               "sizes only: built before checksums were recorded, rebuild it to record them")
+    if as_json:
+        print(json.dumps({"index": str(report.index), "ok": True, "files": report.files, "bytes": report.bytes,
+                          "checksums": report.checksums, "papers": report.papers, "seconds": round(report.seconds, 3)}))
+        return
+    if not report.checksums:
+        print(f"warning: {report.index} has no checksums (built by an older version); sizes and structure checked only",
+              file=sys.stderr)
+    print(f"{report.index}: OK: {report.files} files, {report.bytes / 2**20:.1f} MB, {checked}; "
+          f"{report.papers} papers, their vectors, FAISS, lexical and lookup tables agree ({report.seconds:.1f}s)")

@@ -2,8 +2,8 @@
 
 One SQLite file per (model fingerprint, encoder kind) under cache_dir()/embeddings/, rows keyed by the
 SHA-256 of the text. New vectors are stored chunk by chunk as they are computed, so an interrupted
-build keeps the work it did. A cache that cannot be read costs speed, never a build: it is reported
-and bypassed.
+build keeps the work it did. A cache that cannot be read or written (a read-only folder, a full disk)
+costs speed, never a build: it is reported in one line and bypassed.
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import hashlib
 import sqlite3
 import sys
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -32,16 +33,32 @@ class EmbeddingCache:
     def __init__(self, encoder: Encoder, path: Path | None = None):
         self.encoder = encoder
         self.path = Path(path) if path is not None else default_path(encoder)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(self.path), timeout=60)
+        self.read_only: str | None = None  # why the cache cannot be written, when it can only be read
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = self._open_for_writing()
+        except (OSError, sqlite3.OperationalError) as exc:  # read-only: still worth reading when it exists
+            if not self.path.is_file():
+                raise
+            self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+            try:
+                self._db.execute("SELECT key FROM vectors LIMIT 1").fetchall()
+            except sqlite3.DatabaseError:
+                self._db.close()
+                raise
+            self.read_only = getattr(exc, "strerror", None) or str(exc)
+
+    def _open_for_writing(self) -> sqlite3.Connection:
+        db = sqlite3.connect(str(self.path), timeout=60)
         try:
             # WAL: readers (another build) never block on a writer; NORMAL sync is safe with WAL.
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB NOT NULL)")
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB NOT NULL)")
         except sqlite3.DatabaseError:
-            self._db.close()
+            db.close()
             raise
+        return db
 
     def lookup(self, keys: list[bytes]) -> dict[bytes, np.ndarray]:
         """Vectors found for `keys`; a stored vector of the wrong size (another model's, a torn write) is ignored."""
@@ -56,6 +73,8 @@ class EmbeddingCache:
         return found
 
     def store(self, keys: list[bytes], vectors: np.ndarray) -> None:
+        if self.read_only:
+            return
         with self._db:
             self._db.executemany(
                 "INSERT OR REPLACE INTO vectors (key, vector) VALUES (?, ?)",
@@ -71,20 +90,31 @@ class EmbeddingCache:
 
 def _open_cache(encoder: Encoder, path: Path | None) -> EmbeddingCache | None:
     try:
-        return EmbeddingCache(encoder, path)
+        cache = EmbeddingCache(encoder, path)
+    except OSError as exc:  # its folder cannot be created: read-only, or a full disk
+        where = path or default_path(encoder)
+        print(f"warning: the embedding cache {where.parent} cannot be written ({exc.strerror or exc}); embedding "
+              "without it (set RECOMMENDER_CACHE_DIR to a writable folder to keep the vectors)", file=sys.stderr)
+        return None
     except sqlite3.DatabaseError as exc:
         where = path or default_path(encoder)
         print(f"warning: the embedding cache {where} cannot be read ({exc}); embedding without it "
               "(delete the file to start a fresh cache)", file=sys.stderr)
         return None
+    if cache.read_only:
+        print(f"warning: the embedding cache {cache.path} cannot be written ({cache.read_only}); "
+              "using the vectors it holds, storing no new ones", file=sys.stderr)
+    return cache
 
 
 def embed_with_cache(encoder: Encoder, texts: list[str], *, progress: bool = False, use_cache: bool = True,
-                     batch_size: int = 64, cache_path: Path | None = None) -> tuple[np.ndarray, int]:
+                     batch_size: int = 64, cache_path: Path | None = None,
+                     announce: Callable[[int, int], None] | None = None) -> tuple[np.ndarray, int]:
     """Vectors for `texts` and how many of them had to be computed (the rest came from the cache).
 
     Each distinct text is encoded once, whatever the cache says. Texts go to the encoder longest first in
-    chunks, so each chunk's batches are padded to nearly the same length."""
+    chunks, so each chunk's batches are padded to nearly the same length. `announce(to_embed, from_cache)`
+    is told, before any encoding, how many texts the encoder gets and how many the cache gave."""
     keys = [text_key(t) for t in texts]
     unique = list(dict.fromkeys(keys))
     cache = _open_cache(encoder, cache_path) if use_cache else None
@@ -102,13 +132,21 @@ def embed_with_cache(encoder: Encoder, texts: list[str], *, progress: bool = Fal
             first_text.setdefault(key, text)
         missing = [k for k in unique if k not in found]
         missing.sort(key=lambda k: -len(first_text[k]))  # characters: a cheap stand-in for tokens
+        if announce is not None:
+            announce(len(missing), len(texts) - len(missing))  # counted as the report counts them
         bar = _progress_bar(len(missing)) if progress and len(missing) > CHUNK else None
         for start in range(0, len(missing), CHUNK):
             chunk = missing[start:start + CHUNK]
             new = encoder.encode([first_text[k] for k in chunk], batch_size=batch_size,
                                  progress=progress and bar is None)
             if cache is not None:
-                cache.store(chunk, new)
+                try:
+                    cache.store(chunk, new)
+                except sqlite3.DatabaseError as exc:  # read-only or full: the vectors are still good
+                    print(f"warning: cannot write to the embedding cache {cache.path} ({exc}); "
+                          "embedding without storing the new vectors", file=sys.stderr)
+                    cache.close()
+                    cache = None
             found.update(zip(chunk, new))
             if bar is not None:
                 bar.update(len(chunk))

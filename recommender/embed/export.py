@@ -70,10 +70,21 @@ def ensure_onnx(model: ModelRef, quantized: bool = False) -> Path:
     target = folder / (MODEL_INT8_FILE if quantized else MODEL_FILE)
     if _complete(folder, target):
         return target
+    try:
+        _export(model, folder, target, quantized)
+    except OSError as exc:  # a read-only or full cache folder: one line, not a traceback
+        from ..errors import IndexLoadError
+
+        raise IndexLoadError(f"cannot write the ONNX export of {model.name} to {folder} ({exc.strerror or exc}); "
+                             "set RECOMMENDER_CACHE_DIR to a writable folder with some space") from exc
+    return target
+
+
+def _export(model: ModelRef, folder: Path, target: Path, quantized: bool) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     with _export_lock(folder):
         if _complete(folder, target):  # another process finished it while we waited
-            return target
+            return
         label = "ONNX int8" if quantized else "ONNX"
         print(f"exporting {model.name} to {label} (once): {folder}", file=sys.stderr, flush=True)
         with warnings.catch_warnings(), _quiet_transformers():
@@ -84,7 +95,6 @@ def ensure_onnx(model: ModelRef, quantized: bool = False) -> Path:
                 _export_fp32(st, model, folder)
             if quantized:
                 _export_int8(st, model, folder)
-    return target
 
 
 def _complete(folder: Path, target: Path) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RecommenderError
-from . import ModelRef
+from . import CHARS_PER_WORD_PIECE, ModelRef, clip
 
 _TOKENIZE_CHUNK = 4096  # texts tokenised per call, so the Encoding objects never pile up
 # Tokens per batch (rows x padded width). On a laptop CPU a long abstract runs fastest nearly alone
@@ -54,6 +54,7 @@ class OnnxRuntimeModel:
         self.config = config
         self.dim = int(config["dim"])
         self.max_seq_length = int(config["max_seq_length"])
+        self.max_chars = self.max_seq_length * CHARS_PER_WORD_PIECE
         self.pooling = str(config["pooling"])
         if self.pooling not in ("mean", "cls", "max", "mean_sqrt_len_tokens"):
             raise RecommenderError(f"pooling {self.pooling!r} is not supported by the ONNX encoder; use --encoder torch")
@@ -81,10 +82,10 @@ class OnnxRuntimeModel:
         self._output = config.get("output", "token_embeddings")
 
     def tokenize(self, texts: list[str]) -> list[np.ndarray]:
-        """Token ids per text (special tokens added, truncated to max_seq_length)."""
+        """Token ids per text (special tokens added, truncated to max_seq_length; cut to max_chars before)."""
         ids: list[np.ndarray] = []
         for start in range(0, len(texts), _TOKENIZE_CHUNK):
-            chunk = [str(t) for t in texts[start:start + _TOKENIZE_CHUNK]]
+            chunk = clip([str(t) for t in texts[start:start + _TOKENIZE_CHUNK]], self.max_chars)
             ids.extend(np.asarray(e.ids, dtype=np.int64) for e in self.tokenizer.encode_batch(chunk))
         return ids
 
@@ -160,6 +161,8 @@ class OnnxEncoder:
         tokenizer_json = (path.parent / TOKENIZER_FILE).read_text(encoding="utf-8")
         self._runtime = OnnxRuntimeModel(path, tokenizer_json, config)
         self.dim = self._runtime.dim
+        self.max_tokens = self._runtime.max_seq_length
+        self.max_chars = self._runtime.max_chars
         self.path = path
 
     def encode(self, texts: list[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -12,7 +12,7 @@ import numpy as np
 from .. import __version__
 from ..errors import RecommenderError, UsageError
 from ..records import IngestReport, Paper
-from . import storage
+from . import replace, storage
 from .lexical import LEXICAL_PARAMS, LexicalIndex
 from .vectors import build_faiss, choose_index_type
 
@@ -27,6 +27,32 @@ class BuildReport:
     embedded: int  # vectors computed by the encoder
     reused: int  # vectors taken from the embedding cache
     seconds: float
+    clipped: list[str] = field(default_factory=list)  # ids of papers whose text was cut for the encoder
+
+
+def embedding_announcer(encoder_label: str, noun: str = "papers"):
+    """What embed_with_cache says before it starts: how many texts it embeds and how many the cache holds."""
+    def announce(to_embed: int, from_cache: int) -> None:
+        if to_embed:
+            cached = f" ({from_cache} more from the embedding cache)" if from_cache else ""
+            print(f"embedding {to_embed} {noun} with {encoder_label}{cached}", file=sys.stderr)
+        elif from_cache:
+            print(f"taking the vectors of {from_cache} {noun} from the embedding cache; embedding none", file=sys.stderr)
+
+    return announce
+
+
+def report_clipped(encoder, papers: list[Paper], progress: bool) -> list[str]:
+    """Ids of papers whose text is longer than the encoder reads; says so when `progress`."""
+    from ..embed import clipped_texts
+
+    clipped = [papers[i].id for i in clipped_texts(encoder, [p.text for p in papers])]
+    if clipped and progress:
+        many = len(clipped) != 1
+        print(f"note: the encoder reads the first {encoder.max_chars:,} characters of a text ({encoder.max_tokens} word "
+              f"pieces): {len(clipped)} paper{'s are' if many else ' is'} longer and {'were' if many else 'was'} cut there "
+              f"({'first: ' if many else ''}{clipped[0]}); lexical search indexes the whole text", file=sys.stderr)
+    return clipped
 
 
 def choose_encoder_kind(requested: str) -> str:
@@ -60,6 +86,9 @@ def build_index(corpus: list[str | Path], index: str | Path, *, format: str | No
 
     started = time.perf_counter()
     folder = storage.index_dir(index)
+    # Before any work: a build replaces its folder whole, so it must not be the user's (again under the lock).
+    replace.check_target(folder)
+    replace.check_corpus_outside(folder, corpus)
     report = read_corpus([Path(p) for p in corpus], format=format, dedup_titles=dedup_titles)
     papers = report.papers
     kind = choose_encoder_kind(encoder)
@@ -67,12 +96,15 @@ def build_index(corpus: list[str | Path], index: str | Path, *, format: str | No
     model_ref = resolve_model(model)
     build_encoder = load_encoder(model_ref, kind)
     texts = [p.text for p in papers]
-    if progress:
-        print(f"embedding {len(texts)} papers with {model_ref.name} ({kind})", file=sys.stderr)
-    vectors, computed = embed_with_cache(build_encoder, texts, progress=progress, use_cache=use_cache, cache_path=cache_path)
+    clipped = report_clipped(build_encoder, papers, progress)
+    announce = embedding_announcer(f"{model_ref.name} ({kind})") if progress else None
+    vectors, computed = embed_with_cache(build_encoder, texts, progress=progress, use_cache=use_cache, cache_path=cache_path,
+                                         announce=announce)
+    created = now()
     manifest = {
         "package_version": __version__,
-        "created": now(),
+        "created": created,
+        "updated": created,  # add and remove set it again
         **encoder_block(build_encoder, texts[:AGREEMENT_PROBES], vectors[:AGREEMENT_PROBES]),
         "lexical": LEXICAL_PARAMS,
         "counts": {
@@ -89,15 +121,16 @@ def build_index(corpus: list[str | Path], index: str | Path, *, format: str | No
     faiss_index, params = build_faiss(vectors, chosen_type)
     manifest["index"] = dict(params, requested=index_type)  # `add` re-chooses when `auto` and the corpus grew
     manifest = write_index(folder, papers, vectors, faiss_index, manifest)
-    return BuildReport(folder, manifest, report, computed, len(texts) - computed, time.perf_counter() - started)
+    return BuildReport(folder, manifest, report, computed, len(texts) - computed, time.perf_counter() - started, clipped)
 
 
 def write_index(folder: Path, papers: list[Paper], vectors: np.ndarray, faiss_index, manifest: dict) -> dict:
-    """The lexical index, then every file into a temporary folder that replaces `folder` in one rename."""
+    """The lexical index, then every file into a temporary folder that takes `folder`'s place in one atomic
+    rename, under the index's lock (replace.atomic_dir)."""
     from ..refs import alias_keys
 
     lexical = LexicalIndex.build([p.text for p in papers])
-    with storage.atomic_dir(folder) as tmp:
+    with replace.atomic_dir(folder) as tmp:
         return storage.write_index_files(tmp, papers=papers, vectors=vectors, faiss_index=faiss_index,
                                          lexical=lexical, manifest=manifest, aliases=alias_keys)
 

@@ -31,8 +31,13 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, texts: list[str]) -> "LexicalIndex":
+        import logging
+
         import bm25s
 
+        # bm25s sets its logger to DEBUG on import, so once anything configures logging (the ONNX export
+        # does) every build printed "DEBUG:bm25s:Building index from tokens". Its warnings still show.
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
         retriever = bm25s.BM25(k1=LEXICAL_PARAMS["k1"], b=LEXICAL_PARAMS["b"], method=LEXICAL_PARAMS["method"])
         retriever.index(tokenize(texts), show_progress=False)
         return cls(retriever, len(texts))

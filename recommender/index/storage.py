@@ -1,7 +1,8 @@
 """Every file of an index folder is read and written here, and nowhere else.
 
 An index is a folder:
-  manifest.json        what built it (format version, model, encoder, counts, corpus hashes, file sizes)
+  manifest.json        what built it (format version, model, encoder, counts, corpus hashes), and the
+                       size and SHA-256 of every other file
   vectors.npy          float32 (n, dim) L2-normalised rows, memory-mapped on load
   vectors.faiss        the FAISS index over those rows
   ids.json             row -> paper id
@@ -10,8 +11,9 @@ An index is a folder:
   lexical/             the bm25s index
   ids.lookup.npy       hashes of the ids, sorted, with their rows: an id is found without reading ids.json
   aliases.lookup.npy   the same for arXiv ids, DOIs and titles (normalised as the engine normalises them)
-A build writes a sibling temporary folder and renames it into place, so a failed or interrupted
-build leaves the previous index as it was.
+A build writes a sibling temporary folder and swaps it into place under a lock (replace.py), so a failed
+or interrupted build leaves the previous index as it was; the manifest records every file's size and
+SHA-256, checked in part when an index is opened and in full by `recommender verify` (integrity.py).
 """
 from __future__ import annotations
 
@@ -19,7 +21,6 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Iterator
 
@@ -27,6 +28,11 @@ import numpy as np
 
 from ..errors import IndexLoadError
 from ..records import Paper
+from . import integrity
+from .layout import (ALIAS_LOOKUP, FAISS, FORMAT_VERSION, ID_LOOKUP, IDS, LEXICAL, MANIFEST,  # noqa: F401
+                     OFFSETS, OPTIONAL_SIZED_FILES, PAPERS, SIZED_FILES, VECTORS)
+
+# replace.py (writing, locking, recovery) is imported where it is used: a query never needs it.
 
 # FAISS runs on OpenMP, whose threads spin while they wait. On a busy machine (2 cores shared with
 # other work) that spinning made an IVF-PQ training 60x slower (48 s against 0.8 s, measured);
@@ -34,18 +40,7 @@ from ..records import Paper
 # is first imported, and every FAISS import of this package comes after this module's.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
-VECTORS = "vectors.npy"
-FAISS = "vectors.faiss"
-IDS = "ids.json"
-PAPERS = "papers.jsonl"
-OFFSETS = "papers.offsets.npy"
-LEXICAL = "lexical"
-ID_LOOKUP = "ids.lookup.npy"
-ALIAS_LOOKUP = "aliases.lookup.npy"
-SIZED_FILES = (VECTORS, FAISS, IDS, PAPERS, OFFSETS)
-OPTIONAL_SIZED_FILES = (ID_LOOKUP, ALIAS_LOOKUP)  # indexes written before these existed still load
+sha256_file = integrity.sha256_file
 
 
 def index_dir(name_or_path: str | os.PathLike) -> Path:
@@ -59,35 +54,6 @@ def index_dir(name_or_path: str | os.PathLike) -> Path:
     return root / text
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-@contextlib.contextmanager
-def atomic_dir(final: Path) -> Iterator[Path]:
-    """Yield a fresh temporary folder beside `final`; on success it replaces `final` in one rename."""
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".{final.name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = final.parent / f".{final.name}.old-{os.getpid()}"
-    if final.exists():
-        os.replace(final, old)
-    os.replace(tmp, final)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def write_json(path: Path, data) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -95,21 +61,14 @@ def write_json(path: Path, data) -> None:
 
 
 @contextlib.contextmanager
-def index_lock(final: Path) -> Iterator[None]:
-    """Exclusive lock for a read-modify-write of an index (add, remove), so two updates never lose each other's work."""
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: the rename stays atomic, concurrent updates are not serialised
-        yield
-        return
-    with open(final.parent / f".{final.name}.lock", "a+") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+def updating(folder: Path) -> Iterator[dict]:
+    """The manifest of an existing index, read under its lock, for a read-modify-write (add, remove)."""
+    from . import replace
+
+    with replace.index_lock(folder, must_exist=True):
+        manifest = read_manifest(folder)
+        replace.check_target(folder)  # the update will replace the folder: it must hold nothing but the index
+        yield manifest
 
 
 def write_index_files(folder: Path, *, papers: list[Paper], vectors: np.ndarray, faiss_index, lexical, manifest: dict,
@@ -132,17 +91,38 @@ def write_index_files(folder: Path, *, papers: list[Paper], vectors: np.ndarray,
             fh.write(json.dumps(paper.to_dict(), ensure_ascii=False).encode("utf-8") + b"\n")
     np.save(folder / OFFSETS, offsets)
     lexical.save(folder / LEXICAL)
+    from .replace import crash_point
+
+    crash_point("files-written")
     manifest = dict(manifest)
     manifest["format_version"] = FORMAT_VERSION
-    manifest["files"] = {name: (folder / name).stat().st_size for name in SIZED_FILES + OPTIONAL_SIZED_FILES
-                         if (folder / name).is_file()}
-    write_json(folder / MANIFEST, manifest)
+    manifest.update(integrity.describe(folder))  # files (sizes) and checksums, of every file but the manifest
+    write_json(folder / MANIFEST, manifest)  # last: its presence marks a complete index
     return manifest
 
 
 def read_manifest(folder: Path) -> dict:
+    """The manifest of the index at `folder`, after the open-time check of its files (integrity.py).
+
+    An index missing after an interrupted replace is first restored from the complete copy left beside it."""
+    folder = Path(folder)
+    if not folder.exists():
+        from .replace import restore_for_reader
+
+        restore_for_reader(folder)
     if not folder.exists():
         raise IndexLoadError(f"{folder}: no index here; build one with `recommender build CORPUS --index {folder}`")
+    manifest = parse_manifest(folder)
+    problems = integrity.check(folder, manifest, full=False)
+    if problems:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more files)" if len(problems) > 1 else ""
+        raise IndexLoadError(f"{folder / first.name}: {first.reason} since the build{more}: the index is corrupt; "
+                             "rebuild it with `recommender build` (`recommender verify` checks every file)")
+    return manifest
+
+
+def parse_manifest(folder: Path) -> dict:
     path = folder / MANIFEST
     if not path.is_file():
         raise IndexLoadError(f"{path}: missing; {folder} is not an index (rebuild it with `recommender build`)")
@@ -150,16 +130,14 @@ def read_manifest(folder: Path) -> dict:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise IndexLoadError(f"{path}: corrupt manifest ({exc}); rebuild the index with `recommender build`") from exc
+    if not isinstance(manifest, dict):
+        raise IndexLoadError(f"{path}: corrupt manifest (not a JSON object); rebuild the index with `recommender build`")
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
         raise IndexLoadError(
             f"{path}: index format version {version}, this recommender reads version {FORMAT_VERSION}; "
             "rebuild the index with `recommender build`"
         )
-    for name, size in manifest.get("files", {}).items():
-        file = folder / name
-        if not file.is_file() or file.stat().st_size != size:
-            raise IndexLoadError(f"{file}: missing or changed since the build (corrupt index); rebuild it with `recommender build`")
     return manifest
 
 

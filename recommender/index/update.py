@@ -19,7 +19,7 @@ from .. import refs
 from ..errors import IndexLoadError, PaperNotFound, UsageError
 from ..records import IngestReport, Paper
 from . import storage
-from .build import describe_file, now, write_index
+from .build import describe_file, embedding_announcer, now, report_clipped, write_index
 from .vectors import build_faiss, choose_index_type, cpu_threads, ivfpq_shape, refill_faiss
 
 MAX_IDS_IN_MANIFEST = 100  # the update history names at most this many ids per operation
@@ -38,6 +38,7 @@ class UpdateReport:
     index_rebuilt: bool = False  # False when the FAISS index was extended or refilled instead
     seconds: float = 0.0
     ingest: IngestReport | None = None
+    clipped: list[str] = field(default_factory=list)  # ids of papers whose text was cut for the encoder
 
 
 def add_to_index(corpus: list[str | Path], index: str | Path, *, format: str | None = None, progress: bool = True,
@@ -50,8 +51,7 @@ def add_to_index(corpus: list[str | Path], index: str | Path, *, format: str | N
 
     started = time.perf_counter()
     folder = storage.index_dir(index)
-    with storage.index_lock(folder):
-        manifest = storage.read_manifest(folder)
+    with storage.updating(folder) as manifest:
         # New vectors must be comparable with the stored ones: fail before reading the corpus.
         check_recipe(folder, manifest["encoder"].get("build_recipe"), manifest["encoder"]["build"])
         papers, vectors = _read_contents(folder, manifest)
@@ -79,11 +79,11 @@ def add_to_index(corpus: list[str | Path], index: str | Path, *, format: str | N
             report.seconds = time.perf_counter() - started
             return report  # nothing to write: the index already holds exactly these papers
         encoder = _build_encoder(folder, manifest)
-        if progress:
-            print(f"embedding {len(to_embed)} new or changed papers with {manifest['model']['name']} ({encoder.kind})",
-                  file=sys.stderr)
+        report.clipped = report_clipped(encoder, [papers[row] for row, _ in to_embed], progress)
+        announce = embedding_announcer(f"{manifest['model']['name']} ({encoder.kind})", "new or changed papers")
         new_vectors, report.embedded = embed_with_cache(encoder, [t for _, t in to_embed], progress=progress,
-                                                        use_cache=use_cache, cache_path=cache_path)
+                                                        use_cache=use_cache, cache_path=cache_path,
+                                                        announce=announce if progress else None)
         report.reused = len(to_embed) - report.embedded
         final = np.zeros((len(papers), vectors.shape[1]), dtype=np.float32)
         final[:len(vectors)] = vectors
@@ -114,8 +114,7 @@ def remove_from_index(ids: list[str], index: str | Path, *, progress: bool = Tru
     if not wanted:
         raise UsageError("give the papers to remove by id, arXiv id, DOI or title (`recommender search` shows them)")
     folder = storage.index_dir(index)
-    with storage.index_lock(folder):
-        manifest = storage.read_manifest(folder)
+    with storage.updating(folder) as manifest:
         papers, vectors = _read_contents(folder, manifest)
         row_of_ref = refs.resolve_each(wanted, papers)
         unknown = [ref for ref, row in row_of_ref.items() if row is None]
