@@ -170,7 +170,7 @@ class HttpClient:
         except httpx.HTTPError as exc:
             raise Transient(f"{self.host_label}: {_reason(exc)}") from exc
         caching = response.extensions.get("caching")
-        if caching is not None and getattr(caching, "from_cache", False):
+        if caching and caching.get("from_cache"):
             self.stats.from_cache += 1
         if response.status_code in RETRY_STATUSES:
             raise Transient(f"{self.host_label} answered HTTP {response.status_code}",
