@@ -145,7 +145,7 @@ def test_oai_follows_the_resumption_token(httpserver, tmp_path, waits):
                                         until=None, skipped=skipped))
     assert len(httpserver.log) == 2
     assert len(papers) == 6 + 3 and len({p.id for p in papers}) == 9
-    assert skipped == ["record: no metadata"]  # the empty <record> of the trimmed page, counted
+    assert skipped == []
     richard = next(p for p in papers if p.id == "0704.0716")
     assert [v["version"] for v in richard.versions] == ["v1", "v2", "v3", "v4"]
     assert richard.date == "2007-04-05" and richard.updated == "2008-11-14"
