@@ -159,11 +159,8 @@ def enrich(
         print(json.dumps(dict(report.to_json(), output=str(output))))
         return
     wanted = counts["filled"] + counts["missing"]
-    vias = {}
-    for o in report.outcomes:
-        if o.status == "filled":
-            vias[o.via] = vias.get(o.via, 0) + 1
-    how = ", ".join(f"{n} by {via}" for via, n in vias.items())
+    vias = [o.via for o in report.outcomes if o.status == "filled"]
+    how = ", ".join(f"{vias.count(via)} by {via}" for via in ("doi", "arxiv", "title") if via in vias)
     print(f"filled {counts['filled']} of {wanted} entries without an abstract" + (f" ({how})" if how else "")
           + f"; {counts['had']} had one already; wrote {output}", file=sys.stderr)
     for o in report.outcomes:
