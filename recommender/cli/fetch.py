@@ -200,6 +200,8 @@ def feed(
         raise UsageError(f"-n must be a number of papers from 1 to 500, got {n}")
     since = check_date(since, "--since")
     categories = check_categories(list(category or []))
+    if not library and not like and not query:
+        raise UsageError("feed needs a profile: --library LIBRARY.bib, --like PAPER or --query TEXT")
     if library is not None and not library.is_file():
         from ..errors import InputError
 
