@@ -55,11 +55,14 @@ def fetch(
 ):
     """Papers from arXiv (API, OAI-PMH, daily RSS) or OpenAlex, as a JSONL corpus or straight into an index."""
     from ..errors import UsageError
+    from ..fetch.options import need_network_packages
+
+    want_json(as_json)
+    need_network_packages()
     from ..fetch.sink import JsonlSink
     from ..fetch.sources import (FetchRequest, check_categories, check_date, check_source, make_client, papers,
                                  read_id_file)
 
-    want_json(as_json)
     source = check_source(source)
     if (output is None) == (index is None):
         raise UsageError("give one of -o FILE.jsonl (a corpus) or --index NAME (add to an index)")
@@ -139,11 +142,14 @@ def enrich(
 ):
     """Fill in the missing abstracts (and DOIs, arXiv ids) of a .bib from arXiv and OpenAlex; write a new file."""
     from ..errors import InputError
+    from ..fetch.options import need_network_packages
+
+    want_json(as_json)
+    need_network_packages()
     from ..fetch import arxiv_api, openalex
     from ..fetch.enrich import Services, enrich_library, write_output
     from ..fetch.sources import endpoint_for
 
-    want_json(as_json)
     if not library.is_file():
         raise InputError(f"{library}: no such file; give your .bib library")
     output = output or library.with_name(f"{library.stem}.enriched.bib")
@@ -190,8 +196,7 @@ def feed(
     """New papers ranked by your library or liked papers, as Markdown, HTML or JSON; never the same paper twice."""
     from ..errors import UsageError
     from ..fetch.feed import FORMATS, FeedState, build_feed, render, select_new, state_path
-    from ..fetch.sources import check_categories, check_date
-    from ..records import Paper
+    from ..fetch.options import check_categories, check_date
 
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, got '{fmt}'")
@@ -228,7 +233,7 @@ def feed(
 def _fetch_new(source: str, categories: list[str], since: Optional[str], endpoint: Optional[str],
                max_results: Optional[int], mailto: Optional[str], use_cache: bool) -> list:
     from ..errors import UsageError
-    from ..fetch.sources import FetchRequest, make_client, papers
+    from ..fetch.options import need_network_packages
     from ..records import Paper
 
     if source not in ("arxiv-rss", "arxiv"):
@@ -239,6 +244,9 @@ def _fetch_new(source: str, categories: list[str], since: Optional[str], endpoin
         from datetime import date, timedelta
 
         since = (date.today() - timedelta(days=1)).isoformat()
+    need_network_packages()
+    from ..fetch.sources import FetchRequest, make_client, papers
+
     request = FetchRequest(source, categories=categories, since=since, max_results=max_results, endpoint=endpoint,
                            contact=mailto, use_cache=use_cache)
     with make_client(request) as http:

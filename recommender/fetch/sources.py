@@ -5,18 +5,17 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 from ..errors import InputError, UsageError
 from ..ingest.ids import normalise_arxiv_id, normalise_doi
 from . import arxiv_api, arxiv_oai, arxiv_rss, openalex
 from .http import HttpClient
+from .options import check_categories, check_date  # noqa: F401  (part of this module's interface)
 from .record import FetchedPaper
 
 MODULES = {"arxiv": arxiv_api, "arxiv-oai": arxiv_oai, "arxiv-rss": arxiv_rss, "openalex": openalex}
 SOURCES = tuple(MODULES)
-_CATEGORY = re.compile(r"^[a-z][a-z\-]*(\.[A-Za-z\-]+)?$")
 
 
 @dataclass
@@ -41,22 +40,6 @@ def check_source(source: str) -> str:
     if source not in MODULES:
         raise UsageError(f"unknown source '{source}'; choose one of: {', '.join(SOURCES)}")
     return source
-
-
-def check_date(value: str | None, option: str) -> str | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value.strip()).isoformat()
-    except ValueError:
-        raise UsageError(f"{option} must be a date as YYYY-MM-DD, got '{value}'") from None
-
-
-def check_categories(categories: list[str]) -> list[str]:
-    for category in categories:
-        if not _CATEGORY.match(category):
-            raise UsageError(f"--category '{category}' is not an arXiv category (like cs.LG, hep-th or math.CO)")
-    return categories
 
 
 def endpoint_for(source: str, given: str | None) -> str:
