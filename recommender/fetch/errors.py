@@ -17,6 +17,7 @@ class ServerRefused(InputError):
 class Transient(Exception):
     """A failure worth retrying: 429/5xx, a dropped connection, a truncated body. `retry_after` in seconds."""
 
-    def __init__(self, message: str, retry_after: float | None = None):
+    def __init__(self, message: str, retry_after: float | None = None, unreachable: bool = False):
         super().__init__(message)
         self.retry_after = retry_after
+        self.unreachable = unreachable  # no connection at all (offline, DNS, refused), not a slow or busy server

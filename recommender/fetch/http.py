@@ -27,6 +27,7 @@ T = TypeVar("T")
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 DEFAULT_ATTEMPTS = 5
+CONNECT_ATTEMPTS = 3  # a machine that cannot connect at all is told so after seconds, not a minute
 DEFAULT_TIMEOUT = 30.0
 BACKOFF_FIRST = 2.0  # seconds before the first retry without a Retry-After; doubles, plus jitter
 BACKOFF_MAX = 60.0
@@ -150,7 +151,7 @@ class HttpClient:
 
         self.stats.requests += 1
         retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.attempts),
+            stop=self._stop,
             wait=self._wait,
             retry=tenacity.retry_if_exception_type(Transient),
             sleep=self._back_off,
@@ -165,7 +166,8 @@ class HttpClient:
         try:
             response = self.client.get(url, params=params)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise Transient(f"no network: cannot reach {self.host_label} at {url} ({_reason(exc)})") from exc
+            raise Transient(f"no network: cannot reach {self.host_label} at {url} ({_reason(exc)})",
+                            unreachable=True) from exc
         except httpx.TimeoutException as exc:
             raise Transient(f"{self.host_label} did not answer in time ({type(exc).__name__})") from exc
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
@@ -183,6 +185,11 @@ class HttpClient:
         except Transient:
             self._forget(response.request)  # a cut body must not be served again from the cache
             raise
+
+    def _stop(self, state) -> bool:
+        exc = state.outcome.exception()
+        limit = min(self.attempts, CONNECT_ATTEMPTS) if getattr(exc, "unreachable", False) else self.attempts
+        return state.attempt_number >= limit
 
     def _wait(self, state) -> float:
         exc = state.outcome.exception()
