@@ -57,13 +57,17 @@ def test_arxiv_search_pages_through_the_results(httpserver, tmp_path, waits):
 
 def test_a_rerun_is_answered_from_the_disk_cache(httpserver, tmp_path, waits):
     serve_testing_pages(httpserver)
+    waits_per_run = []
     for _ in range(2):
-        with client(tmp_path) as http_client:
+        before = len(waits)
+        with client(tmp_path, interval=arxiv_api.MIN_INTERVAL) as http_client:
             papers = list(arxiv_api.search(http_client, httpserver.url_for("/api/query"), "all:testing",
                                            max_results=20, page_size=10))
         assert len(papers) == 20
+        waits_per_run.append(len(waits) - before)
     assert len(httpserver.log) == 2  # the second run never reached the server
     assert http_client.stats.from_cache == 2
+    assert waits_per_run == [1, 0]  # answers from the cache are not paced
 
 
 def test_retry_after_is_obeyed_then_the_page_arrives(httpserver, tmp_path, waits):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from werkzeug import Response
@@ -193,3 +194,24 @@ def test_fetch_into_an_index(httpserver, tmp_path, capsys):
     assert code == 0, err
     assert len(json.loads(out)["results"]) == 3
     assert not list(tmp_path.glob(".idx.fetched.jsonl"))  # the staging corpus is gone once indexed
+
+
+def test_fetch_openalex_by_the_titles_of_a_bib(httpserver, tmp_path, capsys):
+    """Entries without a DOI are searched by title and kept only when the title is the same paper's."""
+    chemcrow = (Path(__file__).parent / "data" / "fetch" / "chemcrow_readme.bib").read_text(encoding="utf-8")
+    bib = tmp_path / "mine.bib"
+    bib.write_text(chemcrow + "\n" + chemcrow.replace("bran2023chemcrow", "other").replace(
+        "ChemCrow: Augmenting large-language models with chemistry tools", "Augmenting language models with chemistry tools"))
+    httpserver.expect_request("/works").respond_with_data(
+        recorded("openalex/works_list_filter-title.search_page-based_meta.json"), content_type=JSON)
+    out_file = tmp_path / "works.jsonl"
+    code, out, err = run(capsys, "fetch", "openalex", "--ids", bib, "-o", out_file, "--endpoint",
+                         httpserver.url_for("/"), "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["written"] == 1 and len(report["skipped"]) == 1 and "similarity 94" in report["skipped"][0]
+    work = json.loads(out_file.read_text())
+    assert work["id"] == "2304.05376" and work["openalex_id"] == "W4365597205"
+    assert [r.args["filter"] for r, _ in httpserver.log] == [
+        "title.search:ChemCrow Augmenting large-language models with chemistry tools",
+        "title.search:Augmenting language models with chemistry tools"]
