@@ -182,8 +182,11 @@ def test_fetch_arxiv_oai_by_category(httpserver, tmp_path, capsys):
     assert json.loads(out)["written"] == len(records) < 6
 
 
-def test_fetch_into_an_index(httpserver, tmp_path, capsys):
+def test_fetch_into_an_index(httpserver, tmp_path, capsys, monkeypatch):
     serve_testing_pages(httpserver)
+    from recommender.fetch import feed
+
+    monkeypatch.setattr(feed, "cache_root", lambda: tmp_path / "cache")
     index = tmp_path / "idx"
     code, out, err = run(capsys, "fetch", "arxiv", "--query", "testing", "--max", "20", "--index", index,
                          "--endpoint", httpserver.url_for("/api/query"), "--json")
@@ -193,7 +196,8 @@ def test_fetch_into_an_index(httpserver, tmp_path, capsys):
                          "--json")
     assert code == 0, err
     assert len(json.loads(out)["results"]) == 3
-    assert not list(tmp_path.glob(".idx.fetched.jsonl"))  # the staging corpus is gone once indexed
+    assert not [p for p in tmp_path.iterdir() if "fetched" in p.name or p.suffix == ".jsonl"]  # nothing beside it
+    assert not list((tmp_path / "cache" / "fetch").glob("*.jsonl"))  # the staging corpus is gone once indexed
 
 
 def test_fetch_openalex_by_the_titles_of_a_bib(httpserver, tmp_path, capsys):

@@ -71,7 +71,11 @@ def fetch(
                            filters=list(filter_ or []), max_results=_cap(max_results), endpoint=endpoint,
                            contact=mailto, use_cache=not no_cache)
     if ids is not None:
+        if query or category or since or until:
+            raise UsageError("--ids fetches exactly those papers; leave out --query, --category, --since and --until")
         request.ids, request.titles = read_id_file(ids, source)
+    if filter_ and source != "openalex":
+        raise UsageError("--filter is for openalex; for arXiv put fields in --query (e.g. ti:..., au:...)")
     target = output if output is not None else _staging_file(index)
     with make_client(request) as http, JsonlSink(target) as sink, \
             _progress(sys.stderr.isatty() and not as_json, max_results, f"fetching from {source}") as bar:
@@ -89,11 +93,18 @@ def fetch(
 
 
 def _staging_file(index: str) -> Path:
+    """Where the papers for --index gather first: in the tool's own cache folder (nothing is written beside
+    the user's folders), one file per index, resumed by a rerun and removed once indexed."""
+    import hashlib
+
+    from ..fetch.feed import cache_root
     from ..index import storage
 
-    folder = storage.index_dir(index)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    return folder.parent / f".{folder.name}.fetched.jsonl"  # resumed by a rerun, removed once indexed
+    folder = storage.index_dir(index).expanduser().resolve()
+    name = hashlib.sha1(str(folder).encode()).hexdigest()[:12]
+    staging = cache_root() / "fetch" / f"{folder.name}-{name}.jsonl"
+    staging.parent.mkdir(parents=True, exist_ok=True)
+    return staging
 
 
 def _add_to_index(corpus: Path, index: str) -> dict:

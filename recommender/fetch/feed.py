@@ -25,10 +25,14 @@ FORMATS = ("markdown", "html", "json")
 KEEP_SHOWN_DAYS = 180  # ids shown longer ago than this are forgotten (arXiv ids never come back as "new")
 
 
-def state_path() -> Path:
+def cache_root() -> Path:
+    """RECOMMENDER_CACHE_DIR, else ~/.cache/recommender (the same folder as the embedding cache)."""
     root = os.environ.get("RECOMMENDER_CACHE_DIR")
-    base = Path(root).expanduser() if root else Path.home() / ".cache" / "recommender"
-    return base / "feed" / "state.json"
+    return Path(root).expanduser() if root else Path.home() / ".cache" / "recommender"
+
+
+def state_path() -> Path:
+    return cache_root() / "feed" / "state.json"
 
 
 def profile_key(library: Path | None, like: list[str], query: str | None) -> str:
