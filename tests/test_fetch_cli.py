@@ -219,3 +219,43 @@ def test_fetch_openalex_by_the_titles_of_a_bib(httpserver, tmp_path, capsys):
     assert [r.args["filter"] for r, _ in httpserver.log] == [
         "title.search:ChemCrow Augmenting large-language models with chemistry tools",
         "title.search:Augmenting language models with chemistry tools"]
+
+
+def test_an_interrupted_harvest_resumes_where_it_stopped(httpserver, tmp_path, capsys):
+    """Page 2 keeps failing: the run stops with exit 5 and keeps page 1; the rerun takes page 1 from the cache,
+    fetches page 2, and the corpus ends with every paper once."""
+    first = recorded("arxiv_oai/listrecords_arXivRaw_2015_TRIMMED_with_resumptionToken.xml")
+    last = recorded("arxiv_oai/listrecords_arXiv_set-hep-ex_2017_PROBABLY_TRIMMED.xml")
+    busy = recorded("semantic_scholar/error_http429_too_many_requests.json")
+    server_up = {"page 2": False}
+
+    def answer(request):
+        if "resumptionToken" not in request.args:
+            return Response(first, 200, content_type=XML)
+        if server_up["page 2"]:
+            return Response(last, 200, content_type=XML)
+        return Response(busy, 503, {"Retry-After": "5"}, content_type=JSON)
+
+    httpserver.expect_request("/oai").respond_with_handler(answer)
+    out_file = tmp_path / "harvest.jsonl"
+    args = ["fetch", "arxiv-oai", "--since", "2014-10-01", "-o", out_file, "--endpoint", httpserver.url_for("/oai")]
+    code, _, err = run(capsys, *args)
+    assert code == 5 and "arXiv OAI-PMH answered HTTP 503, still after 5 tries" in one_error_line(err)
+    assert len(out_file.read_text().splitlines()) == 6  # page 1 kept
+    server_up["page 2"] = True
+    code, out, err = run(capsys, *args, "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["resumed"] == 6 and report["written"] == 3 and report["from_cache"] == 1
+    ids = [json.loads(line)["id"] for line in out_file.read_text().splitlines()]
+    assert len(ids) == len(set(ids)) == 9
+
+
+def test_a_server_asking_to_wait_an_hour_is_reported_not_waited_for(httpserver, tmp_path, capsys, offline_setup):
+    httpserver.expect_request("/api/query").respond_with_data(
+        recorded("semantic_scholar/error_http429_too_many_requests.json"), 429, {"Retry-After": "3600"},
+        content_type=JSON)
+    code, _, err = run(capsys, "fetch", "arxiv", "--query", "testing", "-o", tmp_path / "o.jsonl", "--endpoint",
+                       httpserver.url_for("/api/query"))
+    assert code == 5 and "arXiv API asks to wait 3600 s before the next request" in one_error_line(err)
+    assert sum(offline_setup) < 60
