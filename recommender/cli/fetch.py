@@ -189,7 +189,7 @@ def enrich(
 def feed(
     library: Optional[Path] = typer.Option(None, "--library", help="Your .bib library: the profile."),
     like: Optional[List[str]] = typer.Option(None, "--like", help="A paper you want more of, among the new papers (repeatable)."),
-    query: Optional[str] = QueryOption,
+    query: Optional[str] = typer.Option(None, "--query", "-q", help="What you want to read about, in your own words (part of the profile)."),
     from_: Optional[List[Path]] = typer.Option(None, "--from", help="Read the new papers from this corpus file (offline; repeatable) instead of fetching."),
     source: str = typer.Option("arxiv-rss", "--source", help="Where to fetch new papers: arxiv-rss (today's announcements) | arxiv (API, with --since)."),
     category: Optional[List[str]] = CategoryOption,
