@@ -177,3 +177,11 @@ def test_insert_fields_keeps_the_entry_layout():
     assert insert_fields(multi, [("abstract", "{A}")]) == "@article{k,\n\ttitle = {T},\n\tyear = {2016},\n\tabstract = {A}\n}"
     one_line = "@misc{k, title={T}, year={2024} }"
     assert insert_fields(one_line, [("abstract", "{A}")]) == "@misc{k, title={T}, year={2024}, abstract={A} }"
+
+
+def test_an_empty_abstract_field_is_filled_where_it_stands():
+    from recommender.fetch.enrich import insert_fields
+
+    entry = "@article{k,\n  title = {T},\n  abstract = {},\n  doi = {10.1/x},\n}"
+    assert insert_fields(entry, [("abstract", "{A}"), ("doi", "{10.2/y}")]) == \
+        "@article{k,\n  title = {T},\n  abstract = {A},\n  doi = {10.1/x},\n}"

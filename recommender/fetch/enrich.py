@@ -88,9 +88,32 @@ def _bib_value(value: str) -> str:
     return "{" + latex_escape(value) + "}"
 
 
+def _has_field(entry: str, name: str) -> bool:
+    return re.search(rf"[,{{\s]{name}\s*=", entry, re.I) is not None
+
+
+def _fill_empty(entry: str, name: str, value: str) -> str | None:
+    """The entry with an empty `name = {}` (or "") given the value; None when the field is not there empty."""
+    pattern = re.compile(rf"([,{{\s]{name}\s*=\s*)(\{{\s*\}}|\"\s*\")", re.I)
+    if not pattern.search(entry):
+        return None
+    return pattern.sub(lambda m: m.group(1) + value, entry, count=1)
+
+
 def insert_fields(entry: str, fields: list[tuple[str, str]]) -> str:
     """The entry text (from '@' to its closing brace, inclusive) with the fields added before the brace,
-    in the entry's own layout: one field a line with its indentation, or inline for one-line entries."""
+    in the entry's own layout: one field a line with its indentation, or inline for one-line entries.
+    A field the entry already has empty is filled where it stands; one it has with a value is left alone."""
+    remaining = []
+    for name, value in fields:
+        filled = _fill_empty(entry, name, value)
+        if filled is not None:
+            entry = filled
+        elif not _has_field(entry, name):
+            remaining.append((name, value))
+    fields = remaining
+    if not fields:
+        return entry
     body, closing = entry[:-1], entry[-1]
     kept = body.rstrip()
     tail = body[len(kept):]
