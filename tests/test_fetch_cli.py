@@ -184,9 +184,9 @@ def test_fetch_arxiv_oai_by_category(httpserver, tmp_path, capsys):
 
 def test_fetch_into_an_index(httpserver, tmp_path, capsys, monkeypatch):
     serve_testing_pages(httpserver)
-    from recommender.fetch import feed
+    from recommender.fetch import options
 
-    monkeypatch.setattr(feed, "cache_root", lambda: tmp_path / "cache")
+    monkeypatch.setattr(options, "cache_root", lambda: tmp_path / "cache")  # not the env: the model cache stays
     index = tmp_path / "idx"
     code, out, err = run(capsys, "fetch", "arxiv", "--query", "testing", "--max", "20", "--index", index,
                          "--endpoint", httpserver.url_for("/api/query"), "--json")

@@ -97,7 +97,7 @@ def _staging_file(index: str) -> Path:
     the user's folders), one file per index, resumed by a rerun and removed once indexed."""
     import hashlib
 
-    from ..fetch.feed import cache_root
+    from ..fetch.options import cache_root
     from ..index import storage
 
     folder = storage.index_dir(index).expanduser().resolve()

@@ -20,15 +20,10 @@ from pathlib import Path
 
 from ..errors import InputError, UsageError
 from ..records import Paper, Result
+from .options import cache_root
 
 FORMATS = ("markdown", "html", "json")
 KEEP_SHOWN_DAYS = 180  # ids shown longer ago than this are forgotten (arXiv ids never come back as "new")
-
-
-def cache_root() -> Path:
-    """RECOMMENDER_CACHE_DIR, else ~/.cache/recommender (the same folder as the embedding cache)."""
-    root = os.environ.get("RECOMMENDER_CACHE_DIR")
-    return Path(root).expanduser() if root else Path.home() / ".cache" / "recommender"
 
 
 def state_path() -> Path:

@@ -58,11 +58,11 @@ def user_agent(contact: str | None = None) -> str:
 def cache_path() -> Path:
     """The HTTP cache file: RECOMMENDER_HTTP_CACHE, else RECOMMENDER_CACHE_DIR (default ~/.cache/recommender)
     then http/responses.sqlite."""
+    from .options import cache_root
+
     if os.environ.get("RECOMMENDER_HTTP_CACHE"):
         return Path(os.environ["RECOMMENDER_HTTP_CACHE"]).expanduser()
-    root = os.environ.get("RECOMMENDER_CACHE_DIR")
-    base = Path(root).expanduser() if root else Path.home() / ".cache" / "recommender"
-    return base / "http" / "responses.sqlite"
+    return cache_root() / "http" / "responses.sqlite"
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:

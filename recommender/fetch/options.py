@@ -1,13 +1,21 @@
 """Checks of the options every source shares; no network library imported here (feed --from works without them)."""
 from __future__ import annotations
 
+import os
 import re
 from datetime import date
+from pathlib import Path
 
 from ..errors import UsageError
 
 _CATEGORY = re.compile(r"^[a-z][a-z\-]*(\.[A-Za-z\-]+)?$")
 NETWORK_PACKAGES = ("httpx", "hishel", "tenacity", "feedparser", "lxml", "rapidfuzz")
+
+
+def cache_root() -> Path:
+    """RECOMMENDER_CACHE_DIR, else ~/.cache/recommender (the folder of the embedding cache too)."""
+    root = os.environ.get("RECOMMENDER_CACHE_DIR")
+    return Path(root).expanduser() if root else Path.home() / ".cache" / "recommender"
 
 
 def need_network_packages() -> None:
