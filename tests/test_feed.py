@@ -23,6 +23,8 @@ def offline_setup(monkeypatch, tmp_path):
     monkeypatch.setattr(http, "sleep", lambda seconds: None)
     monkeypatch.setenv("RECOMMENDER_HTTP_CACHE", str(tmp_path / "http-cache.sqlite"))
     cli_app.json_errors["enabled"] = False
+    yield
+    cli_app.json_errors["enabled"] = False  # what a --json run switched on must not leak into other tests
 
 
 @pytest.fixture

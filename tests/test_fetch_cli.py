@@ -33,7 +33,8 @@ def offline_setup(monkeypatch, tmp_path):
     for name in ("RECOMMENDER_ARXIV_ENDPOINT", "RECOMMENDER_OPENALEX_ENDPOINT", "RECOMMENDER_ARXIV_OAI_ENDPOINT"):
         monkeypatch.delenv(name, raising=False)
     cli_app.json_errors["enabled"] = False
-    return waits
+    yield waits
+    cli_app.json_errors["enabled"] = False  # what a --json run switched on must not leak into other tests
 
 
 def run(capsys, *args):
