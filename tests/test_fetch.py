@@ -230,3 +230,15 @@ def test_retry_after_as_an_http_date():
     assert http.retry_after_seconds("Thu, 03 Dec 2026 12:00:30 GMT", now) == 30.0
     assert http.retry_after_seconds("120") == 120.0
     assert http.retry_after_seconds("soon") is None
+
+
+def test_openalex_cut_json_is_fetched_again(httpserver, tmp_path, waits):
+    body = recorded("openalex/work_by_doi_10.1016-j.addr.2015.01.008.json")
+    answers = [Response(body[:5000], 200, content_type=JSON), Response(body, 200, content_type=JSON)]
+    httpserver.expect_request("/works/https://doi.org/10.1016/j.addr.2015.01.008").respond_with_handler(
+        lambda request: answers.pop(0))
+    with client(tmp_path) as http_client:
+        work = openalex.work_by_doi(http_client, httpserver.url_for("/"), "10.1016/j.addr.2015.01.008")
+    assert work.title == "Pharmacokinetics, biodistribution and cell uptake of antisense oligonucleotides"
+    assert len(work.referenced_works) == 42 and len(work.authors) == 4
+    assert http_client.stats.retries == 1
