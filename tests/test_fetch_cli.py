@@ -103,6 +103,7 @@ def test_offline_is_one_line_and_exit_5(tmp_path, capsys, offline_setup):
                        tmp_path / "x.jsonl", "--endpoint", "http://127.0.0.1:9/api/query")
     assert code == 5
     assert one_error_line(err).startswith("error: no network: cannot reach arXiv API")
+    assert not (tmp_path / "x.jsonl").exists()  # nothing fetched, nothing written
     # Three tries with jittered back-off (asked of the fake sleep), never closer than arXiv's 3 s, then it gave up:
     # told in seconds, not after a minute of retries.
     assert 2 * 3.0 - 1e-6 <= sum(offline_setup) < 15
@@ -130,6 +131,10 @@ def test_bad_arguments(tmp_path, capsys):
     assert code == 2 and "unknown source 'crossref'" in one_error_line(err)
     code, _, err = run(capsys, "fetch", "arxiv", "--query", "x")
     assert code == 2 and "give one of -o FILE.jsonl" in one_error_line(err)
+    code, _, err = run(capsys, "fetch", "openalex", "--category", "cs.LG", "-o", tmp_path / "o.jsonl")
+    assert code == 2 and "OpenAlex has no arXiv categories" in one_error_line(err)
+    code, _, err = run(capsys, "fetch", "arxiv", "--ids", ids, "--query", "x", "-o", tmp_path / "o.jsonl")
+    assert code == 2 and "--ids fetches exactly those papers" in one_error_line(err)
     assert not (tmp_path / "o.jsonl").exists()
 
 

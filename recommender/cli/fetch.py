@@ -76,6 +76,10 @@ def fetch(
         request.ids, request.titles = read_id_file(ids, source)
     if filter_ and source != "openalex":
         raise UsageError("--filter is for openalex; for arXiv put fields in --query (e.g. ti:..., au:...)")
+    from ..fetch.sources import check_request, endpoint_for
+
+    check_request(request)
+    endpoint_for(source, endpoint)  # a malformed --endpoint is an argument error, before anything is written
     target = output if output is not None else _staging_file(index)
     with make_client(request) as http, JsonlSink(target) as sink, \
             _progress(sys.stderr.isatty() and not as_json, max_results, f"fetching from {source}") as bar:
@@ -112,7 +116,7 @@ def _add_to_index(corpus: Path, index: str) -> dict:
     from ..index.build import build_index
     from ..index.update import add_to_index
 
-    if corpus.stat().st_size == 0:
+    if not corpus.exists() or corpus.stat().st_size == 0:
         return {"added": 0, "note": "nothing fetched, index left as it was"}
     folder = storage.index_dir(index)
     if (folder / "manifest.json").exists():

@@ -23,8 +23,7 @@ class JsonlSink:
         self._file = None
 
     def __enter__(self) -> "JsonlSink":
-        self._prepare()
-        self._file = open(self.path, "a", encoding="utf-8")
+        self._prepare()  # the file itself is opened by the first paper: a run that fetches nothing leaves none
         return self
 
     def __exit__(self, *exc) -> None:
@@ -37,7 +36,8 @@ class JsonlSink:
         if self.path.is_dir():
             raise InputError(f"{self.path}: is a folder; give a file name for -o (e.g. papers.jsonl)")
         if not self.path.exists() or self.path.stat().st_size == 0:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.parent.is_dir():
+                raise InputError(f"{self.path.parent}: no such folder for -o; create it or give another path")
             return
         data = self.path.read_bytes()
         lines = data.split(b"\n")
@@ -74,6 +74,8 @@ class JsonlSink:
             self.duplicates += 1
             return False
         self.known.add(paper.id)
+        if self._file is None:
+            self._file = open(self.path, "a", encoding="utf-8")
         self._file.write(json.dumps(paper.to_json(), ensure_ascii=False) + "\n")
         self._file.flush()
         self.written += 1

@@ -55,10 +55,7 @@ def read_id_file(path: Path, source: str) -> tuple[list[str], list[str]]:
     """Ids (arXiv ids for arxiv, DOIs for openalex) one a line, or a .bib's DOIs and titles: (ids, titles)."""
     from ..ingest.files import read_text
 
-    try:
-        text = read_text(Path(path))
-    except Exception as exc:  # read_text raises FileProblem/InputError with the reason
-        raise InputError(f"{path}: cannot read the id list ({exc})") from None
+    text = read_text(Path(path))  # InputError naming the file when it is missing, empty or not text
     if str(path).lower().endswith(".bib"):
         from ..ingest import read_file
 
@@ -77,6 +74,23 @@ def read_id_file(path: Path, source: str) -> tuple[list[str], list[str]]:
             raise InputError(f"{path}:{number}: '{value}' is not {kind}; fix or remove the line")
         ids.append(normal)
     return list(dict.fromkeys(ids)), []
+
+
+def check_request(request: FetchRequest) -> None:
+    """The argument checks of `papers`, done before anything is fetched or written."""
+    if request.source == "arxiv" and not request.ids and not arxiv_api.search_query(
+            request.query, request.categories, request.since, request.until):
+        raise UsageError("fetch arxiv needs --query, --category, --since or --ids")
+    if request.source == "arxiv-oai" and (request.query or request.ids):
+        raise UsageError("fetch arxiv-oai harvests by --category and --since/--until only; "
+                         "use `fetch arxiv` for --query or --ids")
+    if request.source == "arxiv-rss" and not request.categories:
+        raise UsageError("fetch arxiv-rss needs --category (the feeds are per category, e.g. cs.LG)")
+    if request.source == "openalex":
+        if request.categories:
+            raise UsageError("OpenAlex has no arXiv categories; use --filter (e.g. topics.id:T10320) or --query")
+        if not (request.ids or request.titles or request.query or request.filters or request.since or request.until):
+            raise UsageError("fetch openalex needs --query, --filter, --since or --ids")
 
 
 def make_client(request: FetchRequest) -> HttpClient:
