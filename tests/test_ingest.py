@@ -197,16 +197,16 @@ def test_json_array_file():
     assert [(p.id, p.source) for p in report.papers] == [("a1", "papers.json:2"), ("a2", "papers.json:3")]
     assert report.papers[1].authors == ["Ada Lovelace"]
     assert [(s.source, s.reason) for s in report.skipped] == [
-        ("papers.json:9", "expected a JSON object, found str"), ("papers.json:10", "no title")]
+        ("papers.json:9", "expected a JSON object, found a string"), ("papers.json:10", "no title")]
 
 
 def test_malformed_json_lines_are_skipped_with_line_numbers(tmp_path):
     text = '{"id": "a", "title": "Good one"}\n{"id": "b", "title": \n[1, 2]\n\n{"id": "c", "title": "Good two"}\n'
     report = read_corpus(write(tmp_path, "c.jsonl", text))
     assert [p.id for p in report.papers] == ["a", "c"]
-    assert [s.source for s in report.skipped] == ["c.jsonl:2", "c.jsonl:3"]
+    assert [s.source for s in report.skipped] == ["c.jsonl:2", "c.jsonl:3", "c.jsonl:3"]  # each item of [1, 2]
     assert "invalid JSON" in report.skipped[0].reason
-    assert "expected a JSON object" in report.skipped[1].reason
+    assert report.skipped[1].reason == "item 1 of the array on this line: expected a JSON object, found a number"
 
 
 def test_broken_json_array_names_the_line(tmp_path):
@@ -263,18 +263,22 @@ def test_csv_without_title_column(tmp_path):
 def test_bibtex_fields_accents_and_ids():
     report = read_corpus(DATA / "library.bib")
     papers = by_id(report)
-    assert list(papers) == ["1706.03762", "10.1000/abc.123", "1810.04805", "keyonly1999"]
-    attention = papers["1706.03762"]  # eprint + archivePrefix
+    # The citation key is the id (and the key), the arXiv id and DOI are aliases.
+    assert list(papers) == ["vaswani2017attention", "muller2020uber", "devlin2018bert", "keyonly1999"]
+    assert [p.key for p in report.papers] == list(papers)
+    assert [(p.arxiv_id, p.doi) for p in report.papers] == [
+        ("1706.03762", None), (None, "10.1000/abc.123"), ("1810.04805", None), (None, None)]
+    attention = papers["vaswani2017attention"]  # eprint + archivePrefix
     assert attention.title == "Attention is All you Need"
     assert attention.authors == ["Ashish Vaswani", "Noam Shazeer", "Niki Parmar"] and attention.authors_truncated
     assert attention.venue == "Advances in Neural Information Processing Systems"  # an @string macro
     assert (attention.year, attention.categories, attention.source) == (2017, ["cs.CL"], "library.bib:4")
-    uber = papers["10.1000/abc.123"]  # the DOI, normalised
+    uber = papers["muller2020uber"]  # the DOI, normalised
     assert uber.title == "Über die BERT-Modelle: Café & Straße — a Çase Study"
     assert uber.authors == ["Jörg Müller", "François Gañán", "Barnes and Noble"]
     assert uber.abstract == "We improve accuracy by 5% on α-tasks – see Section 2."
     assert (uber.venue, uber.year, uber.doi) == ("Journal of NLP", 2020, "10.1000/abc.123")
-    scholar = papers["1810.04805"]  # Google Scholar: the arXiv id only in the journal field
+    scholar = papers["devlin2018bert"]  # Google Scholar: the arXiv id only in the journal field
     assert scholar.arxiv_id == "1810.04805" and scholar.authors[0] == "Jacob Devlin"
     assert papers["keyonly1999"].authors == ["Richard O. Duda", "Peter E. Hart", "David G. Stork"]
     assert report.without_abstract == 3
@@ -284,7 +288,8 @@ def test_bibtex_entries_without_title_or_broken_are_reported():
     skipped = {s.source: s.reason for s in read_corpus(DATA / "library.bib").skipped}
     assert list(skipped) == ["library.bib:32", "library.bib:37"]
     assert "notitle2021" in skipped["library.bib:32"] and "no title" in skipped["library.bib:32"]
-    assert "broken2019" in skipped["library.bib:37"] and "unbalanced braces" in skipped["library.bib:37"]
+    assert skipped["library.bib:37"] == ("entry 'broken2019': the '{' that opens field 'title' at line 38 is not "
+                                         "closed before the next entry (line 43); fix or remove it")
 
 
 def test_broken_bibtex_entry_at_end_of_file(tmp_path):
@@ -322,15 +327,20 @@ def test_stable_id_order():
 def test_duplicates_by_id_and_by_title_are_kept_once(tmp_path):
     first = write(tmp_path, "one.jsonl", "\n".join([
         '{"id": "x1", "title": "Attention Is All You Need", "abstract": "Transformers."}',
+        '{"id": "x1", "title": "Attention is all you need."}',
         '{"id": "x1", "title": "Something else entirely"}',
     ]))
     second = write(tmp_path, "two.csv", "id,title\nz9,\"attention is all you need!!\"\n")
     report = read_corpus([first, second])
-    assert [p.id for p in report.papers] == ["x1"]
+    # The same id with a different title is another paper: kept under a new id, and said so.
+    assert [p.id for p in report.papers] == ["x1", "x1-2"]
+    assert report.papers[1].title == "Something else entirely"
+    assert [(w.source, w.reason) for w in report.warnings] == [
+        ("one.jsonl:3", "id 'x1' is already the id of another title (one.jsonl:1); this paper is kept as 'x1-2'")]
     assert report.files == [str(first), str(second)]
     reasons = {d.source: d.reason for d in report.duplicates}
     assert list(reasons) == ["one.jsonl:2", "two.csv:2"]
-    assert "'x1'" in reasons["one.jsonl:2"] and "same id" in reasons["one.jsonl:2"]
+    assert "'x1'" in reasons["one.jsonl:2"] and "same id and title" in reasons["one.jsonl:2"]
     assert "'x1'" in reasons["two.csv:2"] and "same title" in reasons["two.csv:2"]
 
 

@@ -52,7 +52,10 @@ def title_hash_id(title: str) -> str:
 
 
 def stable_id(given_id: object, arxiv_id: str | None, doi: str | None, title: str) -> str:
-    """The id a paper is known by: given id as written, else arXiv id, else DOI, else a title hash."""
+    """The id a paper is known by: the given id as written, else the arXiv id, else the DOI, else a
+    title hash. A given id that is an arXiv identifier ('2603.10877v1', 'arXiv:2603.10877',
+    'http://arxiv.org/abs/2603.10877v1', as arXiv API exports write them) is the version-less arXiv
+    id, so every version of a paper is the same paper."""
     if given_id is not None and str(given_id).strip():
-        return str(given_id)
+        return normalise_arxiv_id(given_id) or str(given_id)
     return arxiv_id or doi or title_hash_id(title)
