@@ -17,6 +17,7 @@ from .latex import latex_to_text
 from .limits import MAX_ABSTRACT_CHARS, MAX_FIELD_CHARS, Warn, bound_paper, clip
 
 _YEAR = re.compile(r"\b(\d{4})\b")
+_BRACES = re.compile(r"[{}]")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ARXIV_IN_TEXT = re.compile(r"arxiv[:\s]+(\S+)", re.I)  # Google Scholar: journal = {arXiv preprint arXiv:2310.09639}
 _ARXIV_FIELDS = ("eprint", "arxivid", "arxiv", "arxiv_id")
@@ -64,7 +65,7 @@ def _text(fields: dict[str, str], name: str, limit: int = MAX_FIELD_CHARS) -> st
 
 def _arxiv_id(fields: dict[str, str], warn: Warn) -> str | None:
     for name in _ARXIV_FIELDS:
-        value = clean_text(clip(fields.get(name, ""), MAX_FIELD_CHARS))
+        value = _identifier(fields, name)
         if not value:
             continue
         found = normalise_arxiv_id(value)
@@ -83,8 +84,13 @@ def _arxiv_id(fields: dict[str, str], warn: Warn) -> str | None:
     return None
 
 
+def _identifier(fields: dict[str, str], name: str) -> str:
+    """An id-like field without the braces some exports put around it (Web of Science: {{10.1109/...}})."""
+    return clean_text(_BRACES.sub("", clip(fields.get(name, ""), MAX_FIELD_CHARS)))
+
+
 def _doi(fields: dict[str, str], warn: Warn) -> str | None:
-    value = clean_text(clip(fields.get("doi", ""), MAX_FIELD_CHARS))
+    value = _identifier(fields, "doi")
     found = normalise_doi(value)
     if value and found is None:
         warn(f"'doi' {value[:60]!r} is not a DOI; ignored")
@@ -117,7 +123,7 @@ def _paper(entry: Entry, title: str, source: str, warn: Warn) -> Paper:
         categories=[clean_text(fields["primaryclass"])] if clean_text(fields.get("primaryclass")) else [],
         doi=doi,
         arxiv_id=arxiv_id,
-        url=clean_text(clip(fields.get("url", ""), MAX_FIELD_CHARS)) or None,
+        url=_identifier(fields, "url") or None,
         venue=next((_text(fields, name) for name in ("journal", "journaltitle", "booktitle") if fields.get(name)),
                    None) or None,
         source=source,

@@ -6,7 +6,10 @@ starts an entry. Mistakes a human makes and that lose nothing are read and repor
 
 - a field given twice (Zotero writes one `annote` per note): the first value wins, as in BibTeX;
 - an extra '}' inside a value or before the last fields: ignored, so no field after it is lost;
-- a missing ',' between two fields, or a missing '}' at the end of the entry.
+- a missing ',' between two fields, or a missing '}' at the end of the entry;
+- a value whose closing '}' is missing, when its line ends with ',' and the next line starts the
+  next field (`title = {Neural Grasp Distance Fields,` then `author = {...}`): tried only when the
+  entry cannot be read otherwise, since a value may legitimately span lines.
 
 Text outside entries is a comment, as for BibTeX; `@comment` and `@preamble` are skipped.
 """
@@ -27,6 +30,8 @@ _FIELD_START = re.compile(r"[^\s\"#%'(),={}0-9][^\s\"#%'(),={}]*\s*=")
 _NUMBER = re.compile(r"\d+")
 _KEY = re.compile(r"[^\s,{}()]*")
 _SPACE = re.compile(r"\s*")
+# A line that starts a field: 'name = {', 'name = "', 'name = 12' or 'name = macro'.
+_FIELD_LINE = re.compile(r"[ \t]*[^\s\"#%'(),={}0-9][^\s\"#%'(),={}]*[ \t]*=[ \t]*[{\"\w]")
 MONTHS = {name: full for name, full in zip(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
     ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
@@ -77,8 +82,11 @@ class _Lines:
 class _Parser:
     """Reads one item (entry or @string) that starts at `start` and must end before `end`."""
 
-    def __init__(self, text: str, start: int, following: int, strings: dict[str, str], lines: _Lines):
+    def __init__(self, text: str, start: int, following: int, strings: dict[str, str], lines: _Lines,
+                 recover: bool = False):
         self.text, self.pos, self.strings, self.lines = text, start, strings, lines
+        self.recover = recover  # end a value at a line ending in ',' when the next line starts a field
+        self.closed = False
         self.following = following  # where the next entry starts at the beginning of a line
         self.end = min(following, start + MAX_RECORD_BYTES)
         self.warnings: list[str] = []
@@ -182,6 +190,14 @@ class _Parser:
                 pieces.append(self.text[run:i])
                 self.pos = i + 1
                 return "".join(pieces)
+            elif char == "\n" and self.recover and (depth >= 1 or not braced):
+                comma = self.text.rfind(",", run, i)
+                if comma >= 0 and not self.text[comma + 1:i].strip() and _FIELD_LINE.match(self.text, i + 1, self.end):
+                    pieces.append(self.text[run:comma])
+                    self.pos = comma
+                    self.warnings.append(f"field '{field_name}' at line {self.line(opened_at)} lacks its closing "
+                                         f"{closing!r}; read up to the end of line {self.line(i)}")
+                    return "".join(pieces)
             i += 1
         self.pos = self.end
         raise _Unreadable(f"the {opening!r} that opens field '{field_name}' at line {self.line(opened_at)} is not "
@@ -210,6 +226,7 @@ class _Parser:
             if self.char() == closing:
                 self.pos += 1
                 if not self.extra_closing():
+                    self.closed = True
                     break
                 continue
             if self.char() == ",":
@@ -242,9 +259,12 @@ class _Parser:
         return found, undefined
 
     def extra_closing(self) -> bool:
-        """Whether the entry's closing '}' just read is an extra one: more fields follow it."""
+        """Whether the entry's closing '}' just read is an extra one: more fields follow it (a ',' alone
+        after an entry is harmless)."""
         after = _SPACE.match(self.text, self.pos).end()
-        if after < self.end and (self.text[after] == "," or _FIELD_START.match(self.text, after, self.end)):
+        if after < self.end and self.text[after] == ",":
+            after = _SPACE.match(self.text, after + 1).end()
+        if after < self.end and _FIELD_START.match(self.text, after, self.end):
             self.warnings.append(f"an extra '}}' at line {self.line(self.pos - 1)} closed the entry before its last "
                                  "fields; it was ignored")
             return True
@@ -275,29 +295,48 @@ def parse(text: str) -> Iterator[Entry | Broken]:
     pos, following = 0, -1
     while (match := _START.search(text, pos)) is not None:
         start = match.start()
-        kind, closing = match.group(1).lower(), ")" if match.group(2) == "(" else "}"
+        kind = match.group(1).lower()
         if following <= start:  # the item must end before the next line that starts an entry
             found = _LINE_START.search(text, start + 1)
             following = found.start() if found else len(text)
         if kind in ("comment", "preamble"):
             pos = _skip_group(text, match.end(), following)
             continue
-        line = lines(start)
-        parser = _Parser(text, match.end(), following, strings, lines)
-        key = ""
-        try:
-            if kind == "string":
-                _string_definitions(parser, closing)
-            else:
-                key = _key(parser, closing)
-                fields, undefined = parser.fields(closing)
-        except _Unreadable as exc:
-            yield Broken(line, key, str(exc) if kind != "string" else f"@string: {exc}")
-            pos = following
+        if kind == "string":
+            parser = _Parser(text, match.end(), following, strings, lines)
+            try:
+                _string_definitions(parser, _closing(match))
+                pos = max(parser.pos, match.end())
+            except _Unreadable as exc:
+                yield Broken(lines(start), "", f"@string: {exc}")
+                pos = following
             continue
-        if kind != "string":
-            yield Entry(line, kind, key, fields, undefined, parser.warnings)
-        pos = max(parser.pos, match.end())
+        item, end, closed = _entry(text, match, following, strings, lines, recover=False)
+        if not closed:  # try again, ending a value whose '}' is missing at the end of its line
+            retry = _entry(text, match, following, strings, lines, recover=True)
+            if retry[2]:
+                item, end, closed = retry
+        yield item
+        pos = end
+
+
+def _closing(match: re.Match) -> str:
+    return ")" if match.group(2) == "(" else "}"
+
+
+def _entry(text: str, match: re.Match, following: int, strings: dict[str, str], lines: _Lines, recover: bool
+           ) -> tuple[Entry | Broken, int, bool]:
+    """The entry that `match` starts, where reading goes on after it, and whether it closed properly."""
+    line = lines(match.start())
+    parser = _Parser(text, match.end(), following, strings, lines, recover)
+    key = ""
+    try:
+        key = _key(parser, _closing(match))
+        fields, undefined = parser.fields(_closing(match))
+    except _Unreadable as exc:
+        return Broken(line, key, str(exc)), following, False
+    return Entry(line, match.group(1).lower(), key, fields, undefined, parser.warnings), \
+        max(parser.pos, match.end()), parser.closed
 
 
 def _key(parser: _Parser, closing: str) -> str:

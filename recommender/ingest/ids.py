@@ -13,6 +13,7 @@ _ARXIV_IN_URL = re.compile(rf"arxiv\.org/(?:abs|pdf|html)/(?P<id>{_ARXIV_NEW}|{_
 _ARXIV_PREFIX = re.compile(r"^\s*arxiv\s*:\s*", re.I)
 _DOI_PREFIX = re.compile(r"^\s*(?:https?://(?:dx\.)?doi\.org/|doi\s*:\s*)", re.I)
 _NOT_WORD = re.compile(r"[\W_]+")
+_DOI = re.compile(r"^10(?:\.\d+)*/\S+$")
 
 
 def normalise_title(title: str) -> str:
@@ -38,11 +39,12 @@ def normalise_arxiv_id(value: object) -> str | None:
 
 
 def normalise_doi(value: object) -> str | None:
-    """'https://doi.org/10.1000/ABC' -> '10.1000/abc' (DOIs are case-insensitive); None if not a DOI."""
+    """'https://doi.org/10.1000/ABC' -> '10.1000/abc' (DOIs are case-insensitive); a shortDOI such as
+    '10/gj826m' (Zotero writes them) is kept as it is; None if not a DOI."""
     if value is None:
         return None
     text = _DOI_PREFIX.sub("", str(value).strip()).strip().lower()
-    return text if text.startswith("10.") and "/" in text else None
+    return text if _DOI.match(text) else None
 
 
 def title_hash_id(title: str) -> str:
