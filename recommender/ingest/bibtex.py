@@ -58,9 +58,13 @@ def parse_authors(value: str) -> tuple[list[str], bool]:
     return [n for n in names if n], truncated
 
 
-def _text(fields: dict[str, str], name: str, limit: int = MAX_FIELD_CHARS) -> str:
-    # Cut before decoding: pylatexenc needs seconds for a megabyte of markup.
-    return latex_to_text(clip(fields.get(name, ""), 2 * limit))
+def _text(fields: dict[str, str], name: str, warn: Warn, limit: int = MAX_FIELD_CHARS) -> str:
+    # Cut before decoding (pylatexenc needs seconds for a megabyte of markup), and say so.
+    raw = fields.get(name, "")
+    if len(raw) <= 2 * limit:
+        return latex_to_text(raw)
+    warn(f"{name} of {len(raw):,} characters cut: its first {2 * limit:,} were read")
+    return latex_to_text(raw[:2 * limit])[:limit]
 
 
 def _arxiv_id(fields: dict[str, str], warn: Warn) -> str | None:
@@ -107,7 +111,7 @@ def _year(fields: dict[str, str], date: str, warn: Warn) -> int | None:
 
 def _paper(entry: Entry, title: str, source: str, warn: Warn) -> Paper:
     fields = entry.fields
-    authors, truncated = parse_authors(clip(fields.get("author", ""), 2 * MAX_ABSTRACT_CHARS))
+    authors, truncated = parse_authors(fields.get("author", ""))
     date = clean_text(clip(fields.get("date", ""), MAX_FIELD_CHARS))
     arxiv_id = _arxiv_id(fields, warn)
     doi = _doi(fields, warn)
@@ -115,7 +119,7 @@ def _paper(entry: Entry, title: str, source: str, warn: Warn) -> Paper:
         id=entry.key or stable_id(None, arxiv_id, doi, title),
         key=entry.key or None,
         title=title,
-        abstract=_text(fields, "abstract", MAX_ABSTRACT_CHARS),
+        abstract=_text(fields, "abstract", warn, MAX_ABSTRACT_CHARS),
         authors=authors,
         authors_truncated=truncated,
         year=_year(fields, date, warn),
@@ -124,8 +128,8 @@ def _paper(entry: Entry, title: str, source: str, warn: Warn) -> Paper:
         doi=doi,
         arxiv_id=arxiv_id,
         url=_identifier(fields, "url") or None,
-        venue=next((_text(fields, name) for name in ("journal", "journaltitle", "booktitle") if fields.get(name)),
-                   None) or None,
+        venue=next((_text(fields, name, warn) for name in ("journal", "journaltitle", "booktitle")
+                    if fields.get(name)), None) or None,
         source=source,
     )
     return bound_paper(paper, warn)
@@ -144,11 +148,11 @@ def read_bibtex(text: str, name: str, warnings: list[SkippedRecord] | None = Non
         if isinstance(item, Broken):
             skipped.append(SkippedRecord(source, f"{label}: {item.reason}; fix or remove it"))
             continue
-        title = _text(item.fields, "title")
+        notes: list[str] = list(item.warnings)
+        title = _text(item.fields, "title", notes.append)
         if not title:
             skipped.append(SkippedRecord(source, f"{label}: no title"))
             continue
-        notes: list[str] = list(item.warnings)
         for field_name, macros in item.undefined.items():
             if field_name in _USED_FIELDS:
                 notes.append(f"@string {', '.join(repr(m) for m in macros)} in field '{field_name}' is not defined "

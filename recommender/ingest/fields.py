@@ -14,7 +14,7 @@ from collections.abc import Callable
 from ..records import Paper
 from .ids import normalise_arxiv_id, normalise_doi, stable_id
 from .latex import latex_to_text
-from .limits import MAX_ABSTRACT_CHARS, MAX_AUTHORS, MAX_FIELD_CHARS, MAX_LIST_ITEMS, Warn, bound_paper, clip
+from .limits import MAX_AUTHORS, MAX_FIELD_CHARS, MAX_LIST_ITEMS, Warn, bound_paper, clip
 
 # Each Paper field and the record fields that may hold it, best first.
 # The "publication_year", "abstract_note", "author" and "publication_title" names are Zotero's CSV export.
@@ -189,7 +189,7 @@ class _Fields:
             authors, truncated = split_authors([item for item in kept if isinstance(item, (str, dict, list))])
             return authors, truncated or len(value) > MAX_AUTHORS
         if isinstance(value, str):
-            return split_authors(clip(value, 2 * MAX_ABSTRACT_CHARS))
+            return split_authors(value)
         self.warn(f"'{name}' is {_kind(value)}, not a list or text; left empty")
         return [], False
 
@@ -225,7 +225,7 @@ class _Fields:
                 self.warn(f"'{name}' holds {_kind(wrong[0])}, not text; {len(wrong)} such item(s) left out")
             return split_categories([item for item in value[:MAX_LIST_ITEMS + 1] if isinstance(item, str)])
         if value is None or isinstance(value, str):
-            return split_categories(clip(value, 2 * MAX_ABSTRACT_CHARS) if value else None)
+            return split_categories(value)
         self.warn(f"'{name}' is {_kind(value)}, not a list or text; left empty")
         return []
 
