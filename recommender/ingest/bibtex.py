@@ -145,6 +145,10 @@ def read_bibtex(text: str, name: str, warnings: list[SkippedRecord] | None = Non
     for item in parse(text):
         source = f"{name}:{item.line}"
         label = f"entry '{item.key}'" if item.key else "entry"
+        if isinstance(item, Broken) and item.kind == "string":
+            warnings.append(SkippedRecord(source, f"@string definition not read ({item.reason}); entries that use "
+                                                  "it keep its name as written"))
+            continue
         if isinstance(item, Broken):
             skipped.append(SkippedRecord(source, f"{label}: {item.reason}; fix or remove it"))
             continue

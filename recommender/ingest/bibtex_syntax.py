@@ -52,11 +52,12 @@ class Entry:
 
 @dataclass
 class Broken:
-    """An entry (or @string) that cannot be read, with the reason."""
+    """An entry (or @string definition, kind 'string') that cannot be read, with the reason."""
 
     line: int
     key: str
     reason: str
+    kind: str = "entry"
 
 
 class _Unreadable(Exception):
@@ -308,7 +309,7 @@ def parse(text: str) -> Iterator[Entry | Broken]:
                 _string_definitions(parser, _closing(match))
                 pos = max(parser.pos, match.end())
             except _Unreadable as exc:
-                yield Broken(lines(start), "", f"@string: {exc}")
+                yield Broken(lines(start), "", str(exc), "string")
                 pos = following
             continue
         item, end, closed = _entry(text, match, following, strings, lines, recover=False)
