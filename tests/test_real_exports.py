@@ -217,3 +217,28 @@ def test_arxiv_api_ids_with_versions(tmp_path, id_form):
     assert report.papers[0].title == "Testing Deep Learning Models: A First Comparative Study of Multiple Testing " \
                                      "Techniques"
     assert report.papers[0].date == "2022-02-24"
+
+
+def test_build_and_similar_by_citation_key_on_real_exports(tmp_path):
+    # End to end with the real model: the Mendeley paper once lost is indexed under its citation key,
+    # `similar KEY` finds it, and what was read with a change is in the build report.
+    import subprocess
+    import sys
+
+    def run(*args):
+        proc = subprocess.run([sys.executable, "-m", "recommender", *map(str, args)], capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        return proc
+
+    index = tmp_path / "index"
+    proc = run("build", REAL / "mendeley.bib", REAL / "zotero_review_papers.bib", "--index", index, "--json")
+    built = json.loads(proc.stdout)
+    assert built["manifest"]["counts"]["papers"] == 9 and built["skipped"] == [] and built["duplicates"] == []
+    assert [w["source"] for w in built["warnings"]] == [
+        "mendeley.bib:41", "zotero_review_papers.bib:2", "zotero_review_papers.bib:17", "zotero_review_papers.bib:32"]
+    assert "warning: 4 flagged records:" in proc.stderr
+    similar = json.loads(run("similar", "Richiardi2015", "--index", index, "-k", "3", "--json").stdout)
+    assert similar["query"]["id"] == "Richiardi2015"
+    assert similar["query"]["title"] == "Correlated gene expression supports synchronous activity in brain networks"
+    assert len(similar["results"]) == 3 and "Richiardi2015" not in [r["id"] for r in similar["results"]]
