@@ -81,7 +81,8 @@ class _Lines:
 
 
 class _Parser:
-    """Reads one item (entry or @string) that starts at `start` and must end before `end`."""
+    """Reads one item (entry or @string) that starts at `start` and must end before `following` (the
+    next line that starts an entry) and within the record limit."""
 
     def __init__(self, text: str, start: int, following: int, strings: dict[str, str], lines: _Lines,
                  recover: bool = False):
@@ -100,9 +101,6 @@ class _Parser:
         if self.end < self.following:
             return f"the {size_text(MAX_RECORD_BYTES)} limit for one record"
         return "the end of the file" if self.end >= len(self.text) else f"the next entry (line {self.line(self.end)})"
-
-    def unreadable(self, reason: str) -> _Unreadable:
-        return _Unreadable(reason)
 
     def char(self) -> str:
         return self.text[self.pos] if self.pos < self.end else ""
@@ -124,7 +122,7 @@ class _Parser:
         match = _NAME.match(self.text, self.pos, self.end)
         if not match:
             found = repr(self.char()) if self.char() else self.where()
-            raise self.unreadable(f"expected {what} at line {self.line()}, found {found}")
+            raise _Unreadable(f"expected {what} at line {self.line()}, found {found}")
         self.pos = match.end()
         return match.group(0)
 
@@ -146,8 +144,7 @@ class _Parser:
                 parts.append(self.expand(macro.group(0)))
             else:
                 found = repr(char) if char else self.where()
-                raise self.unreadable(f"expected the value of field '{field_name}' at line {self.line()}, "
-                                      f"found {found}")
+                raise _Unreadable(f"expected the value of field '{field_name}' at line {self.line()}, found {found}")
             self.skip_space()
             if self.char() != "#":
                 return "".join(parts)
@@ -192,8 +189,10 @@ class _Parser:
                 self.pos = i + 1
                 return "".join(pieces)
             elif char == "\n" and self.recover and (depth >= 1 or not braced):
-                comma = self.text.rfind(",", run, i)
-                if comma >= 0 and not self.text[comma + 1:i].strip() and _FIELD_LINE.match(self.text, i + 1, self.end):
+                comma = i - 1
+                while comma >= run and self.text[comma] in " \t\r":
+                    comma -= 1
+                if comma >= run and self.text[comma] == "," and _FIELD_LINE.match(self.text, i + 1, self.end):
                     pieces.append(self.text[run:comma])
                     self.pos = comma
                     self.warnings.append(f"field '{field_name}' at line {self.line(opened_at)} lacks its closing "
@@ -220,7 +219,7 @@ class _Parser:
             self.skip_space(comments=True)
             if self.pos >= self.end:
                 if self.end < self.following:
-                    raise self.unreadable(f"not closed before {self.where()}")
+                    raise _Unreadable(f"not closed before {self.where()}")
                 self.warnings.append(f"the entry is not closed with '{closing}' before {self.where()}; "
                                      "read up to there")
                 break
@@ -237,8 +236,7 @@ class _Parser:
             self.skip_space()
             if self.char() != "=":
                 found_char = repr(self.char()) if self.char() else self.where()
-                raise self.unreadable(f"expected '=' after field name '{name}' at line {self.line()}, "
-                                      f"found {found_char}")
+                raise _Unreadable(f"expected '=' after field name '{name}' at line {self.line()}, found {found_char}")
             self.pos += 1
             self.undefined = []
             value = self.value(name)
@@ -252,8 +250,8 @@ class _Parser:
             if self.char() and self.char() not in ",})" and self.expect_field_start():
                 self.warnings.append(f"a ',' is missing before line {self.line()}; read as the next field")
             elif self.char() and self.char() not in f",{closing}":
-                raise self.unreadable(f"expected ',' or '{closing}' after field '{name}' at line {self.line()}, "
-                                      f"found {self.char()!r}")
+                raise _Unreadable(f"expected ',' or '{closing}' after field '{name}' at line {self.line()}, "
+                                  f"found {self.char()!r}")
         if repeated:
             names = ", ".join(f"'{name}' ({count} times)" for name, count in repeated.items())
             self.warnings.append(f"repeated field {names}: the first value is kept")
@@ -284,7 +282,7 @@ def _string_definitions(parser: _Parser, closing: str) -> None:
         name = parser.name("a @string name")
         parser.skip_space()
         if parser.char() != "=":
-            raise parser.unreadable(f"expected '=' after @string name '{name}' at line {parser.line()}")
+            raise _Unreadable(f"expected '=' after @string name '{name}' at line {parser.line()}")
         parser.pos += 1
         parser.strings[name.lower()] = parser.value(name)
 
@@ -353,7 +351,7 @@ def _key(parser: _Parser, closing: str) -> str:
         parser.pos += 1
     elif parser.char() != closing:
         found = repr(parser.char()) if parser.char() else parser.where()
-        raise parser.unreadable(f"expected ',' after the key '{key}' at line {parser.line()}, found {found}")
+        raise _Unreadable(f"expected ',' after the key '{key}' at line {parser.line()}, found {found}")
     return key
 
 
