@@ -7,7 +7,9 @@ from typing import Any
 
 @dataclass
 class Paper:
-    """One paper of a corpus. `id` is stable: given id, else arXiv id, else DOI, else a title hash."""
+    """One paper of a corpus. `id` is stable: the file's own id (a BibTeX entry's citation key, a JSON
+    or CSV record's id), else the arXiv id, else the DOI, else a title hash. `arxiv_id` (version-less)
+    and `doi` (lower case) are the aliases a paper is also found by."""
 
     id: str
     title: str
@@ -44,7 +46,7 @@ class Paper:
 
 @dataclass
 class SkippedRecord:
-    """A record of an input file that could not be read: where and why."""
+    """A record of an input file that could not be read, or was read with a change to check: where and why."""
 
     source: str  # "file:line"
     reason: str
@@ -59,6 +61,9 @@ class IngestReport:
     duplicates: list[SkippedRecord] = field(default_factory=list)
     without_abstract: int = 0
     files: list[str] = field(default_factory=list)
+    # Records kept with a change or a doubt: a field cut to its limit or of the wrong type, a repeated
+    # BibTeX field, an id shared with another title (renamed), an arXiv id or DOI shared with another title.
+    warnings: list[SkippedRecord] = field(default_factory=list)
 
 
 @dataclass

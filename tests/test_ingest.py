@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from recommender.errors import InputError
+from recommender.ingest.fields import RecordError
 from recommender.ingest import (
     FORMATS,
     detect_format,
@@ -197,16 +198,16 @@ def test_json_array_file():
     assert [(p.id, p.source) for p in report.papers] == [("a1", "papers.json:2"), ("a2", "papers.json:3")]
     assert report.papers[1].authors == ["Ada Lovelace"]
     assert [(s.source, s.reason) for s in report.skipped] == [
-        ("papers.json:9", "expected a JSON object, found str"), ("papers.json:10", "no title")]
+        ("papers.json:9", "expected a JSON object, found a string"), ("papers.json:10", "no title")]
 
 
 def test_malformed_json_lines_are_skipped_with_line_numbers(tmp_path):
     text = '{"id": "a", "title": "Good one"}\n{"id": "b", "title": \n[1, 2]\n\n{"id": "c", "title": "Good two"}\n'
     report = read_corpus(write(tmp_path, "c.jsonl", text))
     assert [p.id for p in report.papers] == ["a", "c"]
-    assert [s.source for s in report.skipped] == ["c.jsonl:2", "c.jsonl:3"]
+    assert [s.source for s in report.skipped] == ["c.jsonl:2", "c.jsonl:3", "c.jsonl:3"]  # each item of [1, 2]
     assert "invalid JSON" in report.skipped[0].reason
-    assert "expected a JSON object" in report.skipped[1].reason
+    assert report.skipped[1].reason == "item 1 of the array on this line: expected a JSON object, found a number"
 
 
 def test_broken_json_array_names_the_line(tmp_path):
@@ -263,35 +264,45 @@ def test_csv_without_title_column(tmp_path):
 def test_bibtex_fields_accents_and_ids():
     report = read_corpus(DATA / "library.bib")
     papers = by_id(report)
-    assert list(papers) == ["1706.03762", "10.1000/abc.123", "1810.04805", "keyonly1999"]
-    attention = papers["1706.03762"]  # eprint + archivePrefix
+    # The citation key is the id (and the key), the arXiv id and DOI are aliases.
+    assert list(papers) == ["vaswani2017attention", "muller2020uber", "devlin2018bert", "broken2019", "keyonly1999"]
+    assert [p.key for p in report.papers] == list(papers)
+    assert [(p.arxiv_id, p.doi) for p in report.papers] == [
+        ("1706.03762", None), (None, "10.1000/abc.123"), ("1810.04805", None), (None, None), (None, None)]
+    attention = papers["vaswani2017attention"]  # eprint + archivePrefix
     assert attention.title == "Attention is All you Need"
     assert attention.authors == ["Ashish Vaswani", "Noam Shazeer", "Niki Parmar"] and attention.authors_truncated
     assert attention.venue == "Advances in Neural Information Processing Systems"  # an @string macro
     assert (attention.year, attention.categories, attention.source) == (2017, ["cs.CL"], "library.bib:4")
-    uber = papers["10.1000/abc.123"]  # the DOI, normalised
+    uber = papers["muller2020uber"]  # the DOI, normalised
     assert uber.title == "Über die BERT-Modelle: Café & Straße — a Çase Study"
     assert uber.authors == ["Jörg Müller", "François Gañán", "Barnes and Noble"]
     assert uber.abstract == "We improve accuracy by 5% on α-tasks – see Section 2."
     assert (uber.venue, uber.year, uber.doi) == ("Journal of NLP", 2020, "10.1000/abc.123")
-    scholar = papers["1810.04805"]  # Google Scholar: the arXiv id only in the journal field
+    scholar = papers["devlin2018bert"]  # Google Scholar: the arXiv id only in the journal field
     assert scholar.arxiv_id == "1810.04805" and scholar.authors[0] == "Jacob Devlin"
     assert papers["keyonly1999"].authors == ["Richard O. Duda", "Peter E. Hart", "David G. Stork"]
-    assert report.without_abstract == 3
+    assert report.without_abstract == 4
 
 
-def test_bibtex_entries_without_title_or_broken_are_reported():
-    skipped = {s.source: s.reason for s in read_corpus(DATA / "library.bib").skipped}
-    assert list(skipped) == ["library.bib:32", "library.bib:37"]
-    assert "notitle2021" in skipped["library.bib:32"] and "no title" in skipped["library.bib:32"]
-    assert "broken2019" in skipped["library.bib:37"] and "unbalanced braces" in skipped["library.bib:37"]
+def test_bibtex_entries_without_title_or_with_a_missing_brace_are_reported():
+    report = read_corpus(DATA / "library.bib")
+    assert [(s.source, s.reason) for s in report.skipped] == [("library.bib:32", "entry 'notitle2021': no title")]
+    # A value whose '}' is missing at the end of its line, the next line starting a field, is read up to there.
+    broken = by_id(report)["broken2019"]
+    assert (broken.title, broken.authors, broken.year) == ("An entry with unbalanced braces", ["Else Someone"], 2019)
+    assert [(w.source, w.reason) for w in report.warnings] == [
+        ("library.bib:37", "entry 'broken2019': field 'title' at line 38 lacks its closing '}'; "
+                           "read up to the end of line 38")]
 
 
 def test_broken_bibtex_entry_at_end_of_file(tmp_path):
     text = "@article{good, title={Good}, year={2020}}\n@article{bad,\n  title = {Never closed,\n  year = 2021\n"
     report = read_corpus(write(tmp_path, "b.bib", text))
     assert [p.id for p in report.papers] == ["good"]
-    assert [s.source for s in report.skipped] == ["b.bib:2"]
+    assert [(s.source, s.reason) for s in report.skipped] == [
+        ("b.bib:2", "entry 'bad': the '{' that opens field 'title' at line 3 is not closed before the end of the "
+                    "file; fix or remove it")]
 
 
 # --- ids and normalisation ----------------------------------------------------------------------
@@ -322,15 +333,20 @@ def test_stable_id_order():
 def test_duplicates_by_id_and_by_title_are_kept_once(tmp_path):
     first = write(tmp_path, "one.jsonl", "\n".join([
         '{"id": "x1", "title": "Attention Is All You Need", "abstract": "Transformers."}',
+        '{"id": "x1", "title": "Attention is all you need."}',
         '{"id": "x1", "title": "Something else entirely"}',
     ]))
     second = write(tmp_path, "two.csv", "id,title\nz9,\"attention is all you need!!\"\n")
     report = read_corpus([first, second])
-    assert [p.id for p in report.papers] == ["x1"]
+    # The same id with a different title is another paper: kept under a new id, and said so.
+    assert [p.id for p in report.papers] == ["x1", "x1-2"]
+    assert report.papers[1].title == "Something else entirely"
+    assert [(w.source, w.reason) for w in report.warnings] == [
+        ("one.jsonl:3", "id 'x1' is already the id of another title (one.jsonl:1); this paper is kept as 'x1-2'")]
     assert report.files == [str(first), str(second)]
     reasons = {d.source: d.reason for d in report.duplicates}
     assert list(reasons) == ["one.jsonl:2", "two.csv:2"]
-    assert "'x1'" in reasons["one.jsonl:2"] and "same id" in reasons["one.jsonl:2"]
+    assert "'x1'" in reasons["one.jsonl:2"] and "same id and title" in reasons["one.jsonl:2"]
     assert "'x1'" in reasons["two.csv:2"] and "same title" in reasons["two.csv:2"]
 
 
@@ -473,3 +489,81 @@ def test_txt_file_holding_another_format_is_read_by_its_content(tmp_path):
     path = write(tmp_path, "export.txt", '{"title": "JSON saved as text"}\n')
     assert detect_format(path) == "jsonl"
     assert read_corpus(path).papers[0].title == "JSON saved as text"
+
+
+# --- nothing dropped or invented (issue 10) -------------------------------------------------------
+
+def test_jsonl_whose_first_line_is_an_array_reads_every_line(tmp_path):
+    # The first line used to be taken for the whole file: every later line was dropped.
+    path = write(tmp_path, "a.jsonl", '[{"id": "a", "title": "First"}, {"id": "b", "title": "Second"}]\n'
+                                      '{"id": "c", "title": "Third"}\n{"id": "d", "title": "Fourth"}\n')
+    report = read_corpus(path)
+    assert [(p.id, p.source) for p in report.papers] == [("a", "a.jsonl:1"), ("b", "a.jsonl:1"), ("c", "a.jsonl:2"),
+                                                         ("d", "a.jsonl:3")]
+    assert report.skipped == []
+
+
+def test_a_pretty_printed_array_followed_by_more_json_is_an_error_not_a_silent_drop(tmp_path):
+    path = write(tmp_path, "a.json", '[\n  {"title": "One"}\n]\n{"title": "Two"}\n')
+    with pytest.raises(InputError) as exc:
+        read_corpus(path)
+    assert_one_line_naming(exc, f"{path}:4", "more JSON after the end of the document")
+
+
+def test_wrong_json_types_are_never_stored_as_repr(tmp_path):
+    path = write(tmp_path, "t.jsonl", "\n".join([
+        '{"id": "a", "title": ["A title in a list"], "authors": {"name": "Ada"}, "year": "abc"}',
+        '{"id": "b", "title": ["Two", "titles"]}',
+        '{"id": "c", "title": {"text": "nested"}}',
+        '{"id": ["c"], "title": "Id as a list", "abstract": 12, "categories": [1, "cs.LG"], "doi": "n/a"}',
+        '{"id": "e", "title": "Year as a float", "year": 2019.0, "authors": ["Ada Lovelace", 7, null]}',
+    ]))
+    report = read_corpus(path)
+    papers = by_id(report)
+    a = papers["a"]  # a one-element list (Crossref writes titles so) is unwrapped
+    assert (a.title, a.authors, a.year) == ("A title in a list", [], None)
+    id_as_list = report.papers[1]
+    assert id_as_list.id == stable_id(None, None, None, "Id as a list")
+    assert (id_as_list.abstract, id_as_list.categories, id_as_list.doi) == ("12", ["cs.LG"], None)
+    assert (papers["e"].year, papers["e"].authors) == (2019, ["Ada Lovelace"])
+    assert all("{" not in p.title and "[" not in p.title for p in report.papers)
+    assert [(s.source, s.reason) for s in report.skipped] == [
+        ("t.jsonl:2", "'title' is a list, not text"), ("t.jsonl:3", "'title' is an object, not text")]
+    assert [(w.source, w.reason) for w in report.warnings] == [
+        ("t.jsonl:1", "'authors' is an object, not a list or text; left empty"),
+        ("t.jsonl:1", "'year' 'abc' is not a year; left unknown"),
+        ("t.jsonl:4", "'id' is a list, not text or a whole number; the id falls back to the arXiv id, DOI or title"),
+        ("t.jsonl:4", "'doi' 'n/a' is not a DOI; ignored"),
+        ("t.jsonl:4", "'categories' holds a number, not text; 1 such item(s) left out"),
+        ("t.jsonl:5", "'authors' item 2 is a number, not a name; 1 such item(s) left out"),
+    ]
+
+
+def test_a_listing_block_missing_its_title_line_is_skipped_not_invented(tmp_path):
+    # Without its title line, a block read its abstract as the title and sentence pieces as "authors".
+    lines = SEED_LISTING.read_text(encoding="utf-8").splitlines()
+    title_line = lines.index(next(line for line in lines if line.startswith("DPZero")))
+    path = write(tmp_path, "l.txt", "\n".join(lines[:title_line] + lines[title_line + 1:]) + "\n")
+    report = read_corpus(path)
+    assert len(report.papers) == 49
+    assert "DPZero" not in " ".join(p.title for p in report.papers)
+    assert all(len(p.title) < 200 for p in report.papers)
+    header = f"l.txt:{title_line}"
+    assert [(s.source, s.reason) for s in report.skipped] == [
+        (header, "the line after the header reads like an abstract (992 characters before the authors): "
+                 "is its title line missing?")]
+
+
+def test_a_title_line_ending_in_a_sentence_is_not_split_into_authors():
+    with pytest.raises(RecordError) as exc:
+        split_title_and_authors("Short titleWe show that the method, which is simple, works well in practice")
+    assert "is not a name" in str(exc.value)
+
+
+@pytest.mark.parametrize("given, expected", [
+    ("2603.10877v1", "2603.10877"), ("arXiv:2603.10877v2", "2603.10877"),
+    ("http://arxiv.org/abs/2603.10877v1", "2603.10877"), ("hep-th/9901001v3", "hep-th/9901001"),
+    ("4983", "4983"), ("W2741809807", "W2741809807"),
+])
+def test_a_given_arxiv_id_is_version_less(given, expected):
+    assert stable_id(given, None, None, "T") == expected

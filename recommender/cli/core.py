@@ -57,7 +57,7 @@ def print_build_report(report) -> None:
           f"({report.embedded} embedded, {report.reused} from the cache)", file=sys.stderr)
     if ingest.without_abstract:
         print(f"warning: {ingest.without_abstract} papers have no abstract and are indexed on their title", file=sys.stderr)
-    for label, records in (("skipped", ingest.skipped), ("duplicate", ingest.duplicates)):
+    for label, records in (("skipped", ingest.skipped), ("duplicate", ingest.duplicates), ("flagged", ingest.warnings)):
         if records:
             print(f"warning: {len(records)} {label} records:", file=sys.stderr)
             for rec in records[:20]:
@@ -88,7 +88,8 @@ def build(
     if as_json:
         print(json.dumps({"index": str(report.index), "seconds": round(report.seconds, 3), "embedded": report.embedded,
                           "reused": report.reused, "skipped": [vars(s) for s in report.ingest.skipped],
-                          "duplicates": [vars(s) for s in report.ingest.duplicates], "manifest": report.manifest}))
+                          "duplicates": [vars(s) for s in report.ingest.duplicates],
+                          "warnings": [vars(s) for s in report.ingest.warnings], "manifest": report.manifest}))
 
 
 @app.command()

@@ -35,7 +35,7 @@ def add(
 
     report = add_to_index(corpus, index, format=format, progress=not as_json, use_cache=not no_cache)
     ingest = report.ingest
-    for label, records in (("skipped", ingest.skipped), ("duplicate", ingest.duplicates)):
+    for label, records in (("skipped", ingest.skipped), ("duplicate", ingest.duplicates), ("flagged", ingest.warnings)):
         if records:
             print(f"warning: {len(records)} {label} records, the first at {records[0].source}: {records[0].reason}",
                   file=sys.stderr)

@@ -13,6 +13,7 @@ _ARXIV_IN_URL = re.compile(rf"arxiv\.org/(?:abs|pdf|html)/(?P<id>{_ARXIV_NEW}|{_
 _ARXIV_PREFIX = re.compile(r"^\s*arxiv\s*:\s*", re.I)
 _DOI_PREFIX = re.compile(r"^\s*(?:https?://(?:dx\.)?doi\.org/|doi\s*:\s*)", re.I)
 _NOT_WORD = re.compile(r"[\W_]+")
+_DOI = re.compile(r"^10(?:\.\d+)*/\S+$")
 
 
 def normalise_title(title: str) -> str:
@@ -38,11 +39,12 @@ def normalise_arxiv_id(value: object) -> str | None:
 
 
 def normalise_doi(value: object) -> str | None:
-    """'https://doi.org/10.1000/ABC' -> '10.1000/abc' (DOIs are case-insensitive); None if not a DOI."""
+    """'https://doi.org/10.1000/ABC' -> '10.1000/abc' (DOIs are case-insensitive); a shortDOI such as
+    '10/gj826m' (Zotero writes them) is kept as it is; None if not a DOI."""
     if value is None:
         return None
     text = _DOI_PREFIX.sub("", str(value).strip()).strip().lower()
-    return text if text.startswith("10.") and "/" in text else None
+    return text if _DOI.match(text) else None
 
 
 def title_hash_id(title: str) -> str:
@@ -52,7 +54,10 @@ def title_hash_id(title: str) -> str:
 
 
 def stable_id(given_id: object, arxiv_id: str | None, doi: str | None, title: str) -> str:
-    """The id a paper is known by: given id as written, else arXiv id, else DOI, else a title hash."""
+    """The id a paper is known by: the given id as written, else the arXiv id, else the DOI, else a
+    title hash. A given id that is an arXiv identifier ('2603.10877v1', 'arXiv:2603.10877',
+    'http://arxiv.org/abs/2603.10877v1', as arXiv API exports write them) is the version-less arXiv
+    id, so every version of a paper is the same paper."""
     if given_id is not None and str(given_id).strip():
-        return str(given_id)
+        return normalise_arxiv_id(given_id) or str(given_id)
     return arxiv_id or doi or title_hash_id(title)

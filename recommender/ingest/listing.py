@@ -16,6 +16,7 @@ import re
 from ..records import Paper, SkippedRecord
 from .fields import RecordError, clean_text
 from .ids import stable_id
+from .limits import MAX_RECORD_BYTES, Warn, bound_paper, size_text
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 HEADER = re.compile(
@@ -29,6 +30,17 @@ _ET_AL = re.compile(r"\s*\bet al\.?\s*$")
 _NAME_PARTICLES = {"Mc", "Mac", "O", "De", "Di", "Da", "Du", "Le", "La", "Van", "Von", "Vander", "Del", "Della", "Fitz", "St"}
 # Characters that join parts of a name (Wei-Ning, Alzu'bi), so a capital after them is no boundary.
 _NAME_JOINERS = "-'’"
+# A name is a few capitalised words (or lower-case particles: Ludwig van Beethoven); anything else
+# after the title (a sentence of an abstract read as the title line) means the line is no title line.
+_NAME_WORD = re.compile(r"^[^\W\d_][\w.'’\-]*$")
+_PARTICLES = {"van", "von", "de", "der", "den", "del", "della", "di", "da", "du", "la", "le", "bin", "ibn", "al",
+              "el", "y", "e", "dos", "das", "do", "ten", "ter", "zu", "af", "av", "st"}
+_MAX_NAME_WORDS = 6
+# The longest title in the seed listing has 115 characters, in SciFact, CSFCube and CISI 300; a longer
+# "title" is an abstract read as the title line.
+_MAX_TITLE = 400
+# A title word glued to a first name is short; longer "words" are not searched (the search is quadratic).
+_MAX_GLUED_WORD = 100
 
 
 def _boundaries(word: str) -> list[int]:
@@ -71,15 +83,28 @@ def split_title_and_authors(line: str) -> tuple[str, list[str], bool, list[str]]
     for p in range(len(parts) - 1, -1, -1):
         words = parts[p].split(" ")
         for w in range(len(words) - 1, -1, -1):
-            k = _glue_point(words[w])
+            k = _glue_point(words[w]) if len(words[w]) <= _MAX_GLUED_WORD else None
             if k is None:
                 continue
             title = ", ".join(parts[:p] + [" ".join(words[:w] + [words[w][:k]])]).strip()
             first_author = " ".join([words[w][k:]] + words[w + 1:]).strip()
             authors = [first_author] + [a.strip() for a in parts[p + 1:] if a.strip()]
             if title:
+                if len(title) > _MAX_TITLE:
+                    raise RecordError(f"the line after the header reads like an abstract ({len(title)} characters "
+                                      "before the authors): is its title line missing?")
+                odd = next((a for a in authors if not _looks_like_name(a)), None)
+                if odd is not None:
+                    raise RecordError(f"the line after the header does not end with author names ({odd[:40]!r} is "
+                                      "not a name): is its title line missing?")
                 return title, authors, truncated, affiliations
     raise RecordError("cannot tell where the title ends and the authors begin on the title line")
+
+
+def _looks_like_name(name: str) -> bool:
+    words = name.split()
+    return 0 < len(words) <= _MAX_NAME_WORDS and all(
+        _NAME_WORD.match(word) and (word[0].isupper() or word.lower() in _PARTICLES) for word in words)
 
 
 def _date(match: re.Match) -> tuple[int | None, str]:
@@ -96,10 +121,10 @@ def _date(match: re.Match) -> tuple[int | None, str]:
     return None, f"--{month:02d}-{day:02d}"  # the year is not shown: keep it unknown, never guess
 
 
-def _paper(header: re.Match, title_line: str, abstract: str, source: str) -> Paper:
+def _paper(header: re.Match, title_line: str, abstract: str, source: str, warn: Warn) -> Paper:
     year, date = _date(header)
     title, authors, truncated, affiliations = split_title_and_authors(clean_text(title_line))
-    return Paper(
+    return bound_paper(Paper(
         id=stable_id(None, None, None, title),
         title=title,
         abstract=clean_text(abstract),
@@ -111,12 +136,14 @@ def _paper(header: re.Match, title_line: str, abstract: str, source: str) -> Pap
         affiliations=affiliations,
         has_code=bool(header["code"]),
         source=source,
-    )
+    ), warn)
 
 
-def read_listing(text: str, name: str) -> tuple[list[Paper], list[SkippedRecord]]:
+def read_listing(text: str, name: str, warnings: list[SkippedRecord] | None = None
+                 ) -> tuple[list[Paper], list[SkippedRecord]]:
     """Papers of a listing file; blocks that do not fit are skipped and reading resumes at the next header."""
-    lines = text.splitlines()
+    warnings = warnings if warnings is not None else []
+    lines = [line.rstrip("\r") for line in text.split("\n")]
     papers: list[Paper] = []
     skipped: list[SkippedRecord] = []
 
@@ -145,8 +172,15 @@ def read_listing(text: str, name: str) -> tuple[list[Paper], list[SkippedRecord]
         abstract_at = next_filled(title_at + 1)
         abstract = "" if abstract_at >= len(lines) or is_header(abstract_at) else lines[abstract_at]
         i = next_filled(abstract_at + (1 if abstract else 0))
+        source = f"{name}:{start + 1}"
+        size = len(lines[title_at]) + len(abstract)
+        if size > MAX_RECORD_BYTES:
+            skipped.append(SkippedRecord(source, f"a record of {size_text(size)}, over the "
+                                         f"{size_text(MAX_RECORD_BYTES)} limit for one record"))
+            continue
         try:
-            papers.append(_paper(HEADER.match(lines[start].strip()), lines[title_at], abstract, f"{name}:{start + 1}"))
+            papers.append(_paper(HEADER.match(lines[start].strip()), lines[title_at], abstract, source,
+                                 lambda message: warnings.append(SkippedRecord(source, message))))
         except RecordError as exc:
-            skipped.append(SkippedRecord(f"{name}:{start + 1}", str(exc)))
+            skipped.append(SkippedRecord(source, str(exc)))
     return papers, skipped
