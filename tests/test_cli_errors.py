@@ -33,7 +33,7 @@ def assert_usage_error(proc, *fragments):
 
 
 USAGE_ERRORS = {
-    "unknown command": (["serach", "x"], ["no such command 'serach'", "did you mean 'search'?"]),
+    "unknown command": (["serach", "x"], ["no such command 'serach'", "did you mean 'search'"]),
     "unknown command, nothing close": (["frobnicate"], ["no such command 'frobnicate'", "`recommender --help`"]),
     "not an integer": (["search", "x", "-k", "abc"], ["-k/--k", "integer", "`recommender search --help`"]),
     "not a number": (["reading-list", "-q", "x", "--diversity", "lots"], ["--diversity"]),

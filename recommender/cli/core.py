@@ -221,7 +221,7 @@ def info(index: str = IndexOption, as_json: bool = JsonOption):
           f"(agreement min cosine {data['encoder']['query_agreement_min_cosine']})")
     print(f"vectors:    {data['index']['type']} ({data['index'].get('metric', 'inner_product')})")
     print(f"built:      {data['created']} by recommender {data['package_version']} (format {data['format_version']})")
-    if data.get("updated"):
+    if data.get("updated") and data["updated"] != data.get("created"):
         print(f"updated:    {data['updated']} (add/remove)")
     for item in data["corpus"]:
         print(f"corpus:     {item['path']} ({item['papers']} papers, sha256 {item['sha256'][:12]})")
