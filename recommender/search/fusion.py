@@ -23,7 +23,7 @@ import numpy as np
 
 __all__ = [
     "RRF_K", "FUSION_NORM", "FUSION_DEPTH", "FREE_TEXT_WEIGHTS", "SEED_WEIGHTS", "FALLBACK_WEIGHTS",
-    "normalize", "sort_run", "rrf", "score_fusion", "fuse_free_text", "fuse_seed",
+    "normalize", "sort_run", "rrf", "score_fusion", "fuse_free_text", "fuse_seed", "peakedness", "fuse_by_peak",
 ]
 
 Run = tuple[np.ndarray, np.ndarray]
@@ -135,3 +135,24 @@ def fuse_seed(lexical: Run, dense: Run, maxsim: Run | None = None) -> Run:
     if maxsim is None:
         return score_fusion([lexical, dense], list(FALLBACK_WEIGHTS), FUSION_NORM)
     return score_fusion([lexical, dense, maxsim], list(SEED_WEIGHTS), FUSION_NORM)
+
+
+PEAK_TOP = 10  # peakedness: the mean z-score of a run's top PEAK_TOP
+
+
+def peakedness(scores: np.ndarray, top: int = PEAK_TOP) -> float:
+    """How far a run's best candidates stand out from the rest of its top-N: the mean z-score of its
+    `top` best scores (0 for a flat run)."""
+    z = normalize(scores, "zscore").astype(np.float64)
+    if z.size == 0:
+        return 0.0
+    return float(np.sort(z)[::-1][:top].mean())
+
+
+def fuse_by_peak(runs: Sequence[Run]) -> Run:
+    """z-score fusion whose weights follow each run's peakedness: a retriever that singles out a few
+    papers counts more than one that scores many alike. Equal weights when no run stands out."""
+    runs = [_check(r) for r in runs]
+    peaks = np.array([max(peakedness(scores), 0.0) for _, scores in runs])
+    weights = peaks / peaks.sum() if peaks.sum() > 0 else np.full(len(runs), 1.0 / max(len(runs), 1))
+    return score_fusion(runs, weights.tolist(), FUSION_NORM)
