@@ -165,9 +165,9 @@ def test_themes_are_named_by_their_characteristic_phrases():
 
 
 def test_a_phrase_takes_the_place_of_its_word_only_when_it_scores_nearly_as_well():
-    vocab = Vocabulary(["deep learning models", "deep learning", "deep nets"])
+    vocab = Vocabulary(["graph learning models", "graph learning", "graph nets"])
     index = {vocab.terms[i]: i for i in range(len(vocab.terms))}
-    deep, phrase, nets = index["deep"], index["deep learn"], index["net"]
+    deep, phrase, nets = index["graph"], index["graph learn"], index["net"]
     scores = np.zeros(len(vocab.terms))
     scores[[deep, phrase, nets]] = [1.0, 0.6, 0.5]
     assert pick_terms(vocab, [deep, phrase, nets], 2, scores) == [phrase, nets]

@@ -22,6 +22,7 @@ from .methods import DEFAULT_METHOD, METHODS, rank_profile
 from .model import ReadingList, Theme
 from .profile import build_profile
 from .reading import build_reading_list, load_profile
+from .reasons import explain_profile
 
 __all__ = ["recommend", "reading_list", "export", "ReadingList", "Theme", "FORMATS", "METHODS", "DEFAULT_METHOD"]
 
@@ -32,12 +33,15 @@ def recommend(rec, like: Sequence[str], unlike: Sequence[str] = (), query: str |
     """The k papers of the index best matching a profile: liked papers (ids, arXiv ids, DOIs or titles;
     "@FILE" for a file of them), disliked papers, a text, and/or a .bib library. Seeds are never returned.
     method: "centroid", "svm", "logistic" or "auto" (the centroid, or logistic when there are disliked papers);
-    mode: "dense" (the default for papers), "lexical" or "hybrid" (the default for a text alone)."""
+    mode: "dense", "lexical" or "hybrid" (the default), as for `search`. Each result's `why` names the seed
+    it is closest to, the terms they share and its rank in each retriever's run."""
     if bib is not None:
         profile, _ = load_profile(rec, query=query, like=like, unlike=unlike, bib=bib)
     else:
         profile = build_profile(rec, like, unlike, query)
-    return rank_profile(rec, profile, k, method=method, mode=mode, filters=filters)
+    results = rank_profile(rec, profile, k, method=method, mode=mode, filters=filters)
+    explain_profile(rec, profile, results)
+    return results
 
 
 def reading_list(rec, *, query: str | None = None, like: Sequence[str] = (), unlike: Sequence[str] = (),
