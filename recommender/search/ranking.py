@@ -73,19 +73,35 @@ def _plain_words(text: str) -> list[str]:
 
 @dataclass
 class SeedTerms:
-    """The indexed words of a seed's text: stem -> count in the seed, idf over the index, written form,
-    and each word's BM25 scores over the index (computed once, reused to score the query)."""
+    """The indexed words of a seed's text: stem -> count in the seed, stem -> idf over the index, and
+    stem -> the word as the seed wrote it."""
 
     tf: dict[str, int]
     idf: dict[str, float]
     written: dict[str, str]
-    columns: dict[str, np.ndarray]
 
     def distinctive(self, n: int = SEED_TERMS) -> dict[str, float]:
-        """The n words of highest tf·idf in the seed, each weighted by its count in the seed
+        """The n words of highest count x idf in the seed, each weighted by its count in the seed
         (ties: alphabetical, for a stable choice)."""
         ranked = sorted(self.tf, key=lambda stem: (-self.tf[stem] * self.idf[stem], stem))[:n]
         return {stem: float(self.tf[stem]) for stem in ranked}
+
+
+def doc_freqs(rec, stems) -> dict[str, int]:
+    """How many papers of the index hold each stem (0 when the index never saw it). Read from the
+    lengths of bm25s's posting lists, so that a profile of many papers costs no scoring pass per word;
+    counted from the word's scores if that layout is not there."""
+    retriever = getattr(rec.lexical, "_retriever", None)
+    vocab = getattr(retriever, "vocab_dict", None)
+    indptr = (getattr(retriever, "scores", None) or {}).get("indptr") if retriever is not None else None
+    out = {}
+    for stem in stems:
+        if vocab is not None and indptr is not None:
+            token = vocab.get(stem)
+            out[stem] = 0 if token is None else int(indptr[token + 1] - indptr[token])
+        else:
+            out[stem] = int(np.count_nonzero(rec.lexical.scores(stem)))
+    return out
 
 
 def seed_terms(rec, text: str) -> SeedTerms:
@@ -94,23 +110,17 @@ def seed_terms(rec, text: str) -> SeedTerms:
     for stem in stems:
         tf[stem] = tf.get(stem, 0) + 1
     n = len(rec)
-    kept_tf, idf, columns = {}, {}, {}
-    for stem, count in tf.items():
-        column = rec.lexical.scores(written[stem])
-        df = int(np.count_nonzero(column))
-        if df == 0:  # not in the index's vocabulary
-            continue
-        kept_tf[stem] = count
-        idf[stem] = float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))  # Lucene's, as bm25s scores
-        columns[stem] = column
-    return SeedTerms(kept_tf, idf, written, columns)
+    df = doc_freqs(rec, tf)
+    kept = {stem: count for stem, count in tf.items() if df[stem] > 0}  # words the index never saw score nothing
+    idf = {stem: float(np.log(1.0 + (n - df[stem] + 0.5) / (df[stem] + 0.5))) for stem in kept}  # Lucene's, as bm25s
+    return SeedTerms(kept, idf, written)
 
 
 def weighted_bm25(rec, weights: dict[str, float], terms: SeedTerms) -> np.ndarray:
     """sum over words w of weights[w] * BM25(w, paper), over the whole index."""
     total = np.zeros(len(rec), dtype=np.float32)
     for stem, weight in weights.items():
-        total += np.float32(weight) * terms.columns[stem]
+        total += np.float32(weight) * rec.lexical.scores(terms.written[stem])
     return total
 
 
