@@ -20,6 +20,7 @@ YearTo = typer.Option(None, "--year-to", help="Only papers up to this year.")
 CategoryOption = typer.Option(None, "--category", help="Only papers of this category (repeatable; LG matches cs.LG).")
 AuthorOption = typer.Option(None, "--author", help="Only papers with an author whose name contains this (repeatable).")
 ExcludeOption = typer.Option(None, "--exclude", help="Leave out these paper ids (repeatable, or comma-separated).")
+WhyOption = typer.Option(False, "--why", help="Under each result, why it is there: its dense and lexical ranks, shared words, closest query or seed (--json always has it).")
 
 
 def make_filters(year_from, year_to, category, author, exclude):
@@ -28,6 +29,14 @@ def make_filters(year_from, year_to, category, author, exclude):
     excluded = [part.strip() for item in (exclude or []) for part in item.split(",") if part.strip()]
     return Filters(year_from=year_from, year_to=year_to, categories=list(category or []),
                    authors=list(author or []), exclude=excluded)
+
+
+def _table(results, why: bool) -> str:
+    if not why:
+        return results_table(results)
+    from .why import results_with_why
+
+    return results_with_why(results_table(results), results)
 
 
 def open_index(index: str, model: Optional[str] = None):
@@ -91,6 +100,7 @@ def search(
     author: Optional[List[str]] = AuthorOption,
     exclude: Optional[List[str]] = ExcludeOption,
     model: Optional[str] = typer.Option(None, "--model", help="Fail unless the index was built with this model."),
+    why: bool = WhyOption,
 ):
     """The papers nearest to a text (or, with --queries, to every query of a file)."""
     want_json(as_json or queries is not None)
@@ -113,7 +123,7 @@ def search(
         raise UsageError("the query is empty: give some words to search for, or --queries FILE")
     rec = open_index(index, model)
     results = rec.search(text, k, mode=mode, filters=filters)
-    print(results_json(text, results, mode=mode) if as_json else results_table(results))
+    print(results_json(text, results, mode=mode) if as_json else _table(results, why))
 
 
 @app.command()
@@ -131,6 +141,7 @@ def similar(
     author: Optional[List[str]] = AuthorOption,
     exclude: Optional[List[str]] = ExcludeOption,
     model: Optional[str] = typer.Option(None, "--model", help="Fail unless the index was built with this model."),
+    why: bool = WhyOption,
 ):
     """The papers nearest to a paper (the paper itself left out)."""
     want_json(as_json)
@@ -159,7 +170,7 @@ def similar(
         print(results_json(label, results, mode=mode))
     else:
         print(f"papers like: {label.get('title') or label.get('id')}")
-        print(results_table(results))
+        print(_table(results, why))
 
 
 @app.command()

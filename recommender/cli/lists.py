@@ -8,8 +8,8 @@ from typing import List, Optional
 import typer
 
 from .app import app, want_json
-from .core import (AuthorOption, CategoryOption, ExcludeOption, IndexOption, YearFrom, YearTo, make_filters,
-                   open_index)
+from .core import (AuthorOption, CategoryOption, ExcludeOption, IndexOption, WhyOption, YearFrom, YearTo,
+                   make_filters, open_index)
 
 LikeOption = typer.Option(None, "--like", help="A paper you want more of: id, arXiv id, DOI or title (repeatable; @FILE reads one a line).")
 UnlikeOption = typer.Option(None, "--unlike", help="A paper you want less of (repeatable; @FILE reads one a line).")
@@ -43,6 +43,17 @@ def _format(fmt: str, as_json: bool) -> str:
     return fmt
 
 
+def _render(items, fmt: str, why: bool) -> str:
+    """The list in its format; --why adds each paper's why to the table (JSON always carries it)."""
+    from ..lists import export
+
+    if why and fmt == "table":
+        from .why import reading_list_with_why
+
+        return reading_list_with_why(items)
+    return export(items, fmt)
+
+
 @app.command()
 def recommend(
     like: Optional[List[str]] = LikeOption,
@@ -61,6 +72,7 @@ def recommend(
     category: Optional[List[str]] = CategoryOption,
     author: Optional[List[str]] = AuthorOption,
     exclude: Optional[List[str]] = ExcludeOption,
+    why: bool = WhyOption,
 ):
     """Papers for a profile: several papers you like, some you do not, and/or a text."""
     fmt = _format(fmt, as_json)
@@ -69,7 +81,7 @@ def recommend(
     filters = make_filters(year_from, year_to, category, author, exclude)
     rec = open_index(index)
     results = recommend_papers(rec, like or [], unlike or [], query, k, method=method, filters=filters, mode=mode, bib=bib)
-    _emit(export(results, fmt), output)
+    _emit(_render(results, fmt, why), output)
 
 
 @app.command("reading-list")
@@ -91,6 +103,7 @@ def reading_list(
     category: Optional[List[str]] = CategoryOption,
     author: Optional[List[str]] = AuthorOption,
     exclude: Optional[List[str]] = ExcludeOption,
+    why: bool = WhyOption,
 ):
     """A list to read in order: grouped into named themes, each paper with the reason it is there.
     With --bib, what your library is missing (--format bibtex gives entries ready to paste)."""
@@ -101,4 +114,4 @@ def reading_list(
     rec = open_index(index)
     reading = make_reading_list(rec, query=query, like=like or [], unlike=unlike or [], bib=bib, n=n,
                                 diversity=diversity, filters=filters, method=method, mode=mode)
-    _emit(export(reading, fmt), output)
+    _emit(_render(reading, fmt, why), output)

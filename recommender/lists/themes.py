@@ -128,6 +128,8 @@ def theme_name(terms: list[str]) -> str:
     """The theme's best phrase; a single word is joined by the next term ("privacy and federated learning")."""
     if not terms:
         return "other papers"
-    if " " in terms[0] or len(terms) == 1:
+    if " " in terms[0]:
         return terms[0]
-    return f"{terms[0]} and {terms[1]}"
+    # not a variant of the same word ("defense and defending")
+    other = next((t for t in terms[1:] if t[:4] != terms[0][:4]), None)
+    return f"{terms[0]} and {other}" if other else terms[0]

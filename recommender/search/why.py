@@ -5,7 +5,9 @@ what it is closest to. Attached to `Result.why` by `Recommender.rank` (and `--wh
                                              # retriever's top 1,000 (a run the mode did not make is absent)
      "shared_words": ["hallucination", "language"],   # the query's words (a seed's most distinctive
                                              # words, heaviest first) found in the paper
-     "closest_to": {"label": "...", "cosine": 0.61}}  # the query or seed, and the paper's cosine to it
+     "closest_to": {"label": "...", "kind": "query", "cosine": 0.61}}  # the query (kind "query") or seed
+                                             # paper ("paper", with its "id"; "library" for a .bib entry
+                                             # outside the index), and the paper's cosine to it
 """
 from __future__ import annotations
 
@@ -52,9 +54,12 @@ def explain_results(rec, query, ranking, results) -> None:
     exclude = set(query.exclude_rows)
     ranks = {name: _positions(rows, exclude) for name, (rows, _) in ranking.runs.items()}
     terms, written = query_words(rec, query, ranking)
+    seed_id = rec.papers[next(iter(query.exclude_rows))].id if query.kind == "paper" and len(query.exclude_rows) == 1 else None
     for result in results:
         row = rec.row_of_id[result.paper.id]
-        closest: dict = {"label": query.label}
+        closest: dict = {"label": query.label, "kind": "query" if query.kind == "text" else "paper"}
+        if seed_id is not None:
+            closest["id"] = seed_id
         if query.vector is not None:
             closest["cosine"] = round(float(np.asarray(rec.vectors[row], dtype=np.float32) @ query.vector), 4)
         result.why = {
