@@ -143,6 +143,22 @@ def test_reading_list_is_relevant_themed_ordered_and_explained(seed_rec, privacy
     assert sum(len(t["ids"]) for t in data["themes"]) == 10
 
 
+def test_privacy_themes_are_named_by_phrases_found_in_their_own_papers(privacy_list):
+    from recommender.lists.terms import Vocabulary, stem_key
+
+    names = [t.name for t in privacy_list.themes]
+    assert len(set(names)) == len(names)
+    parts = [part for name in names for part in name.split(" and ")]
+    assert any(" " in part for part in parts)  # noun phrases, not lists of words
+    for theme in privacy_list.themes:
+        vocab = Vocabulary([i.paper.text for i in theme.items])
+        for part in theme.name.split(" and "):
+            term = list(vocab.terms).index(stem_key(part))  # the whole phrase is a term of the theme's papers
+            holding = [i for i in range(len(theme.items)) if term in vocab.term_set(i)]
+            assert len(holding) >= min(2, len(theme.items)), (theme.name, part)
+            assert stem_key(part) not in {stem_key(w) for w in ("privacy", "machine learning", "machine", "learning")}
+
+
 def test_higher_diversity_lowers_the_mean_pairwise_similarity(seed_rec):
     def spread(diversity):
         reading = reading_list(seed_rec, query=PRIVACY, n=8, diversity=diversity)

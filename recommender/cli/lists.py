@@ -16,7 +16,7 @@ UnlikeOption = typer.Option(None, "--unlike", help="A paper you want less of (re
 QueryOption = typer.Option(None, "--query", "-q", help="What you are looking for, in your own words.")
 BibOption = typer.Option(None, "--bib", help="Your library (.bib): its papers are the seeds, and none is recommended back.")
 MethodOption = typer.Option("auto", "--method", help="How the seeds are combined: auto | centroid | svm | logistic (auto: centroid, or logistic when there are --unlike papers; measured on CSFCube).")
-ModeOption = typer.Option(None, "--mode", help="dense | lexical | hybrid (default: dense for papers, hybrid for a text alone).")
+ModeOption = typer.Option(None, "--mode", help="dense | lexical | hybrid (default), as for search.")
 FormatOption = typer.Option("table", "--format", "-f", help="table | markdown | bibtex | json | csv.")
 OutputOption = typer.Option(None, "--output", "-o", help="Write to this file instead of the terminal.")
 JsonOption = typer.Option(False, "--json", help="The same as --format json.")
