@@ -1,6 +1,7 @@
 """Putting a reading list together: candidates for the profile, a diverse pick, themes, order, reasons."""
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -57,9 +58,13 @@ def specificity(rec, vocab: Vocabulary) -> np.ndarray:
     stems = {stem for t in range(len(vocab.terms)) for stem in vocab.stems(t)}
     n = max(len(rec), 1)
     df = doc_freqs(rec, stems)
-    idf = {stem: np.log(1.0 + (n - df[stem] + 0.5) / (df[stem] + 0.5)) for stem in stems}
-    top = np.log(1.0 + (n - 0.5) / 1.5)
-    return np.array([np.mean([idf[stem] for stem in vocab.stems(t)]) / top for t in range(len(vocab.terms))])
+    idf = {stem: math.log(1.0 + (n - df[stem] + 0.5) / (df[stem] + 0.5)) for stem in stems}
+    top = math.log(1.0 + (n - 0.5) / 1.5)
+    out = np.empty(len(vocab.terms))
+    for t in range(len(vocab.terms)):
+        words = vocab.stems(t)
+        out[t] = sum(idf[stem] for stem in words) / (len(words) * top)
+    return out
 
 
 def _title(profile: Profile, made_from: dict) -> str:

@@ -80,6 +80,7 @@ _ADJECTIVES = frozenset("""
 """.split())
 
 
+@lru_cache(maxsize=200_000)
 def can_end_phrase(word: str) -> bool:
     """Whether a word can be the last (head) word of a noun phrase."""
     last = word.split("-")[-1]
@@ -88,16 +89,21 @@ def can_end_phrase(word: str) -> bool:
     return word not in _ADJECTIVES and last not in _ADJECTIVES and not last.endswith(_MODIFIER_ENDINGS)
 
 
+@lru_cache(maxsize=200_000)
+def _content_word(word: str) -> bool:
+    """A word that can be part of a term: letters first, not a stop word (nor a hyphenated part of one)."""
+    stop = _stop_words()
+    return bool(_WORD.match(word)) and len(word) > 1 and not any(part in stop for part in word.split("-"))
+
+
 def phrases(text: str) -> list[str]:
     """The noun-phrase terms of a text, lower-case: each word and each run of up to MAX_PHRASE_WORDS
     words with no stop word, number or punctuation inside, whose last word can end a noun phrase
     ("learning with clients" gives no "learning clients")."""
-    stop = _stop_words()
     out: list[str] = []
     for clause in _CLAUSE.split(text.lower()):
         words = _TOKEN.findall(clause)
-        keep = [bool(_WORD.match(w)) and len(w) > 1 and not any(part in stop for part in w.split("-"))
-                for w in words]
+        keep = [_content_word(w) for w in words]
         for end, word in enumerate(words):
             if not keep[end] or not can_end_phrase(word):
                 continue
@@ -108,6 +114,7 @@ def phrases(text: str) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=200_000)
 def stem_key(phrase: str) -> str:
     """A term's key: its words' stems ("fine-tuning" = "fine tuning")."""
     stem = _stemmer().stemWord
@@ -126,7 +133,10 @@ class Vocabulary:
             keys = []
             for phrase in phrases(text):
                 key = stem_key(phrase)
-                written.setdefault(key, Counter())[phrase] += 1
+                forms = written.get(key)
+                if forms is None:
+                    forms = written[key] = Counter()
+                forms[phrase] += 1
                 keys.append(key)
             return keys
 

@@ -11,9 +11,13 @@ what it is closest to. Attached to `Result.why` by `Recommender.rank` (and `--wh
 """
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 import numpy as np
 
-WHY_WORDS = 5  # shared words listed per result
+WHY_WORDS = 5
+_WORDS = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default token pattern  # shared words listed per result
 
 
 def _positions(rows: np.ndarray, exclude: set[int]) -> dict[int, int]:
@@ -40,11 +44,22 @@ def query_words(rec, query, ranking) -> tuple[dict[str, float], dict[str, str]]:
     return {stem: 1.0 for stem in stems}, written
 
 
+@lru_cache(maxsize=100_000)
+def _stem(word: str) -> str:
+    from ..index.lexical import _stemmer
+
+    return _stemmer().stemWord(word)
+
+
+def text_stems(text: str) -> set[str]:
+    """The stems of a text's words, as the lexical index tokenises them (bm25s's token pattern, lower case);
+    stop words are left in, since they are only matched against the query's words, which have none."""
+    return {_stem(word) for word in _WORDS.findall(text.lower())}
+
+
 def shared_words(terms: dict[str, float], written: dict[str, str], text: str, n: int = WHY_WORDS) -> list[str]:
     """The query's words found in `text`, heaviest first (ties: the query's own order)."""
-    from .ranking import query_terms
-
-    present = set(query_terms(text)[0])
+    present = text_stems(text)
     order = {stem: i for i, stem in enumerate(terms)}
     found = sorted((stem for stem in terms if stem in present), key=lambda s: (-terms[s], order[s]))
     return [written.get(stem, stem) for stem in found[:n]]
