@@ -6,9 +6,10 @@
     reading = reading_list(rec, bib="library.bib", n=20)          # what the library is missing
     print(export(reading, "markdown"))                             # markdown | bibtex | json | csv | table
 
-Modules: profile (what the user gave, as seed vectors), methods (centroid or per-profile classifier),
-diversify (maximal marginal relevance), themes (clusters named by c-TF-IDF), order (reading order),
-reasons (one line per pick), bib (a .bib library as seeds), export and bibtex_export (formats).
+Modules: profile (what the user gave, as seed vectors), methods (centroid or per-profile classifier, ranked
+through the engine like any query), diversify (maximal marginal relevance on the engine's fused score), themes
+(clusters named by noun phrases of their papers), terms (those phrases), order (reading order), reasons (why
+each pick is there), bib (a .bib library as seeds), export and bibtex_export (formats).
 """
 from __future__ import annotations
 

@@ -10,13 +10,16 @@ count as ties (silhouettes of ten-odd papers differ by noise at that scale), and
 themes wins, since a reader is better served by themes of a few papers than by two halves. A list
 whose best split is weak (silhouette under MIN_SILHOUETTE) or that is too short stays one theme.
 
-Naming: class-based TF-IDF (c-TF-IDF, as BERTopic does): a term's frequency inside a theme's titles
-and abstracts times log(1 + average words per class / the term's frequency over all classes), where
-the classes are the themes plus the candidates that were not picked (so the words every candidate
-shares, like the query's own, do not name every theme). It is further weighted by the share of the
-theme's papers that use the term, so that one verbose abstract does not name its theme. When the list
-has several themes, a term found in more than LIST_WIDE_SHARE of its papers is the list's subject
-(the query's own words, say), shared by the themes, and does not name any of them.
+Naming (issue 12): a researcher names a theme with a noun phrase ("private federated learning"), so the
+candidates are the noun phrases of terms.py (one to three words, the last one able to head a noun phrase).
+A term's score for a theme: the share of the theme's papers that use it, times a title factor (a term in
+every title of the theme weighs 1 + TITLE_WEIGHT; a single word found in no title ABSTRACT_WORD_WEIGHT,
+since an abstract's lone word is as often a verb as a topic), times how much more the theme uses it than
+the other themes and the candidates left out (share inside minus share outside), times its specificity in
+the whole index (the mean idf of its words over the largest idf possible there), times 1 + PHRASE_BONUS
+per word beyond the first. A term must be found in MIN_SUPPORT of the theme's papers (all of a smaller
+theme); a term made only of the query's words, or found in more than LIST_WIDE_SHARE of a list with
+several themes, names nothing. pick_terms then lets a phrase take the place of the words it contains.
 """
 from __future__ import annotations
 
