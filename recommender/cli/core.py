@@ -10,6 +10,7 @@ import typer
 
 from .app import app, want_json
 from .output import results_json, results_table
+from .why import with_why
 
 IndexOption = typer.Option("default", "--index", "-i", help="Index folder, or a bare name for indexes/NAME.")
 KOption = typer.Option(10, "-k", "--k", help="How many papers to return.")
@@ -29,14 +30,6 @@ def make_filters(year_from, year_to, category, author, exclude):
     excluded = [part.strip() for item in (exclude or []) for part in item.split(",") if part.strip()]
     return Filters(year_from=year_from, year_to=year_to, categories=list(category or []),
                    authors=list(author or []), exclude=excluded)
-
-
-def _table(results, why: bool) -> str:
-    if not why:
-        return results_table(results)
-    from .why import results_with_why
-
-    return results_with_why(results_table(results), results)
 
 
 def open_index(index: str, model: Optional[str] = None):
@@ -123,7 +116,7 @@ def search(
         raise UsageError("the query is empty: give some words to search for, or --queries FILE")
     rec = open_index(index, model)
     results = rec.search(text, k, mode=mode, filters=filters)
-    print(results_json(text, results, mode=mode) if as_json else _table(results, why))
+    print(results_json(text, results, mode=mode) if as_json else with_why(results, why))
 
 
 @app.command()
@@ -170,7 +163,7 @@ def similar(
         print(results_json(label, results, mode=mode))
     else:
         print(f"papers like: {label.get('title') or label.get('id')}")
-        print(_table(results, why))
+        print(with_why(results, why))
 
 
 @app.command()

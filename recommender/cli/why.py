@@ -46,6 +46,14 @@ def _wrapped(text: str) -> list[str]:
     return textwrap.wrap(f"why: {text}", width, initial_indent=INDENT, subsequent_indent=INDENT + "     ")
 
 
+def with_why(results: list[Result], why: bool) -> str:
+    """`search`/`similar`'s table, with each result's why under it when asked."""
+    from .output import results_table
+
+    table = results_table(results)
+    return results_with_why(table, results) if why else table
+
+
 def results_with_why(table: str, results: list[Result]) -> str:
     """A results table (one line per result after its header lines) with each result's why under it."""
     lines = table.splitlines()
