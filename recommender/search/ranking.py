@@ -9,12 +9,11 @@ words (highest count x idf, as Lucene's "more like this" picks them), each weigh
 seed, instead of every word of the abstract. scripts/research_seed_queries.py measures it on CSFCube
 (nDCG@10, fused with the dense side): every word 0.480, the 50 most distinctive 0.484, the 25 most
 distinctive 0.472; weighting the words by idf again, or by their saturated BM25 weight, loses (0.475,
-0.41): how often the seed repeats a word is what says it is its topic.
+0.408): how often the seed repeats a word is what says it is its topic.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import numpy as np
 
@@ -34,14 +33,6 @@ class Ranking:
     runs: dict[str, Run] = field(default_factory=dict)  # "dense", "lexical"
     terms: dict[str, float] = field(default_factory=dict)  # the lexical query's words (stem -> weight)
     words: dict[str, str] = field(default_factory=dict)  # stem -> the word as the query wrote it
-
-    @cached_property
-    def _positions(self) -> dict[str, dict[int, int]]:
-        return {name: {row: rank for rank, row in enumerate(rows.tolist(), 1)} for name, (rows, _) in self.runs.items()}
-
-    def rank_in(self, run: str, row: int) -> int | None:
-        """1-based rank of `row` in a retriever's run; None when it is below the run's depth."""
-        return self._positions[run].get(row)
 
 
 def dense_candidates(rec, query, depth: int) -> Run:
