@@ -63,7 +63,7 @@ def specificity(rec, vocab: Vocabulary) -> np.ndarray:
     out = np.empty(len(vocab.terms))
     for t in range(len(vocab.terms)):
         words = vocab.stems(t)
-        out[t] = sum(idf[stem] for stem in words) / (len(words) * top)
+        out[t] = min(1.0, sum(idf[stem] for stem in words) / (len(words) * top))  # a word the index lacks: 1
     return out
 
 
