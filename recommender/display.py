@@ -54,6 +54,31 @@ def clip(text: str, width: int | None) -> str:
     return text if width is None or len(text) <= width else text[: max(1, width - 1)] + "…"
 
 
+def why_line(result: Result) -> str:
+    """`result.why` in one line: each retriever's rank, the shared words, the closest query or seed."""
+    why = result.why or {}
+    ranks = why.get("ranks") or {}
+    parts = []
+    if ranks:
+        parts.append(", ".join(f"{name} #{rank}" if rank else f"{name}: below its top 1,000"
+                               for name, rank in ranks.items()))
+    words = why.get("shared_words")
+    if words is not None:
+        parts.append(f"shares: {', '.join(words)}" if words else "no shared words (close in meaning only)")
+    closest = why.get("closest_to")
+    if closest:
+        label = clip(" ".join(str(closest.get("label") or closest.get("id") or "").split()), 60)
+        cosine = f" (cosine {closest['cosine']:.2f})" if closest.get("cosine") is not None else ""
+        if closest.get("kind") == "query":
+            label = f'the query "{label}"'
+        elif closest.get("kind") == "library":
+            label = f'"{label}" (your library)'
+        else:
+            label = f'"{label}"'
+        parts.append(f"closest to {label}{cosine}")
+    return "why: " + ("; ".join(parts) if parts else "no explanation recorded")
+
+
 @dataclass
 class Section:
     """A run of results under an optional heading (a reading list's theme)."""
@@ -63,9 +88,10 @@ class Section:
 
 
 def results_table(sections: list[Section] | list[Result], *, width: int | None = None, legend: str | None = None,
-                  number_by_position: bool = False) -> str:
+                  number_by_position: bool = False, why: bool = False) -> str:
     """The table: rank (or reading position), score, year, id, a mark for papers without an abstract, title,
-    authors; a reason under a paper when it has one; a legend line saying what the score is.
+    authors; a reason under a paper when it has one, and with `why` its why_line; a legend line saying what the
+    score is.
     width: cut titles (and authors) to fit this many columns; None cuts nothing (output that is not a terminal)."""
     if sections and isinstance(sections[0], Result):
         sections = [Section(None, list(sections))]
@@ -95,11 +121,12 @@ def results_table(sections: list[Section] | list[Result], *, width: int | None =
                 f"{position if number_by_position else r.rank:>3}  {r.score:>7.3f}  {p.year or '–':>4}  "
                 f"{p.id:<{id_width}}  {mark} {clip(p.title, title_width):<{title_width}}  "
                 f"{authors_cell(p, None if width is None else author_width)}".rstrip())
-            if r.reason:  # wrapped, not cut: its end (the shared terms) is the useful part
+            notes_under = ([r.reason] if r.reason else []) + ([why_line(r)] if why else [])
+            for note in notes_under:  # wrapped, not cut: the end (the shared terms) is the useful part
                 if width is None:
-                    lines.append(reason_indent + r.reason)
+                    lines.append(reason_indent + note)
                 else:
-                    lines.extend(textwrap.wrap(r.reason, max(width, before_title + MIN_TITLE_WIDTH),
+                    lines.extend(textwrap.wrap(note, max(width, before_title + MIN_TITLE_WIDTH),
                                                initial_indent=reason_indent, subsequent_indent=reason_indent + "  "))
     notes = [legend] if legend else []
     if any(not r.paper.abstract.strip() for r in rows):

@@ -74,6 +74,7 @@ class Result:
     score: float
     paper: Paper
     reason: str | None = None
+    why: dict[str, Any] | None = None  # where it came from (search.why): retriever ranks, shared words, closest seed
 
     def to_dict(self) -> dict[str, Any]:
         p = self.paper
@@ -93,4 +94,6 @@ class Result:
         }
         if self.reason:
             out["reason"] = self.reason
+        if self.why is not None:
+            out["why"] = self.why
         return out

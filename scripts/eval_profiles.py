@@ -179,7 +179,7 @@ def main() -> int:
                         timings[name].append(time.perf_counter() - started)
                     ranks[name + suffix] = rank_of(vectors @ direction, held, excluded)
                     if args.hybrid and suffix == "" and name in main_variants:
-                        results = rank_profile(rec, profile, args.depth, mode="hybrid", direction=direction)
+                        results = rank_profile(rec, profile, args.depth, mode="hybrid", direction=direction, explain=False)
                         ids = [r.paper.id for r in results]
                         held_id = rec.ids[held]
                         ranks[f"{name} (hybrid)"] = ids.index(held_id) + 1 if held_id in ids else float("inf")

@@ -19,8 +19,8 @@ from recommender.lists.methods import centroid_direction, check_method, choose_m
 from recommender.lists.model import ReadingList, Theme
 from recommender.lists.order import reading_order
 from recommender.lists.profile import Profile, Seed, expand_refs
-from recommender.lists.terms import Vocabulary, pick_terms
-from recommender.lists.themes import characteristic_terms, cluster
+from recommender.lists.terms import Vocabulary, phrases, pick_terms
+from recommender.lists.themes import characteristic_terms, cluster, theme_name
 from recommender.records import Paper, Result
 
 
@@ -164,15 +164,46 @@ def test_themes_are_named_by_their_characteristic_phrases():
     assert not set(terms[0]) & set(terms[1])
 
 
+def test_theme_names_are_noun_phrases_of_the_theme_s_titles_not_the_query_s_words():
+    titles = ["Private federated learning with secure aggregation", "Federated learning on a bandwidth budget",
+              "Personalised federated learning", "Memorisation in large language models",
+              "What tokenizers of language models reveal", "Aligning language models with instructions"]
+    texts = [f"{title}. {text}" for title, text in zip(titles, TEXTS)]
+    vocab = Vocabulary(texts)
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    terms = characteristic_terms(vocab, labels, titles=titles)
+    assert [theme_name(t) for t in terms] == ["federated learning", "language models"]
+    # the query's own words name nothing; adjectives and adverbs never end a name
+    terms = characteristic_terms(vocab, labels, titles=titles, subject="federated learning and language models")
+    assert not {"federated learning", "language models", "federated", "learning", "language", "models"} & {
+        term for t in terms for term in t}
+    assert not any(term.endswith(("private", "large", "efficient")) for t in terms for term in t)
+
+
+def test_noun_phrases_end_on_a_noun():
+    found = phrases("Differentially private stochastic minimax optimization for federated learning, provably.")
+    assert {"stochastic minimax optimization", "minimax optimization", "federated learning"} <= set(found)
+    assert not {"differentially private", "private", "provably", "stochastic"} & set(found)
+
+
 def test_a_phrase_takes_the_place_of_its_word_only_when_it_scores_nearly_as_well():
-    vocab = Vocabulary(["deep learning models", "deep learning", "deep nets"])
+    vocab = Vocabulary(["graph learning models", "graph learning", "graph nets"])
     index = {vocab.terms[i]: i for i in range(len(vocab.terms))}
-    deep, phrase, nets = index["deep"], index["deep learn"], index["net"]
+    deep, phrase, nets = index["graph"], index["graph learn"], index["net"]
     scores = np.zeros(len(vocab.terms))
     scores[[deep, phrase, nets]] = [1.0, 0.6, 0.5]
     assert pick_terms(vocab, [deep, phrase, nets], 2, scores) == [phrase, nets]
     scores[phrase] = 0.2
     assert pick_terms(vocab, [deep, nets, phrase], 2, scores) == [deep, nets]
+
+
+def test_a_phrase_takes_the_place_of_both_words_it_joins():
+    vocab = Vocabulary(["polar codes decoding", "polar codes", "decoding codes"])
+    index = {vocab.terms[i]: i for i in range(len(vocab.terms))}
+    polar, codes, phrase = index["polar"], index["code"], index["polar code"]
+    scores = np.zeros(len(vocab.terms))
+    scores[[polar, codes, phrase]] = [1.0, 0.9, 0.7]
+    assert pick_terms(vocab, [polar, codes, phrase], 3, scores) == [phrase]
 
 
 def test_reading_order_puts_the_central_paper_first_then_oldest_to_newest():

@@ -8,6 +8,7 @@ from typing import List, Optional
 
 import typer
 
+from ..search.modes import MODES
 from .app import app, want_json
 from .output import results_json, results_text, score_legend
 
@@ -20,9 +21,9 @@ YearTo = typer.Option(None, "--year-to", help="Only papers up to this year.")
 CategoryOption = typer.Option(None, "--category", help="Only papers of this category (repeatable; LG matches cs.LG).")
 AuthorOption = typer.Option(None, "--author", help="Only papers with an author whose name contains this (repeatable).")
 ExcludeOption = typer.Option(None, "--exclude", help="Leave out these paper ids (repeatable, or comma-separated).")
+WhyOption = typer.Option(False, "--why", help="Under each result, why it is there: its dense and lexical ranks, shared words, closest query or seed (--json always has it).")
 
 
-MODES = ("dense", "lexical", "hybrid")
 
 
 def check_mode_option(mode: str | None, *, optional: bool = False) -> str | None:
@@ -106,6 +107,7 @@ def search(
     author: Optional[List[str]] = AuthorOption,
     exclude: Optional[List[str]] = ExcludeOption,
     model: Optional[str] = typer.Option(None, "--model", help="Fail unless the index was built with this model."),
+    why: bool = WhyOption,
 ):
     """The papers nearest to a text (or, with --queries, to every query of a file)."""
     want_json(as_json)
@@ -116,16 +118,17 @@ def search(
     if queries is not None:
         if text:
             raise UsageError("give either a query TEXT or --queries FILE, not both")
-        run_batch(queries, index, model, k, mode, filters, as_json)
+        run_batch(queries, index, model, k, mode, filters, as_json, why)
         return
     if not text or not text.strip():
         raise UsageError("the query is empty: give some words to search for, or --queries FILE")
     rec = open_index(index, model)
     results = rec.search(text, k, mode=mode, filters=filters)
-    print(results_json(text, results, mode=mode) if as_json else results_text(results, score_legend(mode)))
+    print(results_json(text, results, mode=mode) if as_json else results_text(results, score_legend(mode), why=why))
 
 
-def run_batch(queries: Path, index: str, model: Optional[str], k: int, mode: str, filters, as_json: bool) -> None:
+def run_batch(queries: Path, index: str, model: Optional[str], k: int, mode: str, filters, as_json: bool,
+              why: bool = False) -> None:
     """One JSON line per query with --json; otherwise a table per query under a line naming it."""
     from ..search.batch import read_queries, run_queries
 
@@ -140,7 +143,7 @@ def run_batch(queries: Path, index: str, model: Optional[str], k: int, mode: str
             continue
         last = number == len(batch)
         print(f"{'' if number == 1 else chr(10)}query {query_id}: {asked[query_id]}")
-        print(results_text(results, score_legend(mode) if last else None))
+        print(results_text(results, score_legend(mode) if last else None, why=why))
 
 
 @app.command()
@@ -158,6 +161,7 @@ def similar(
     author: Optional[List[str]] = AuthorOption,
     exclude: Optional[List[str]] = ExcludeOption,
     model: Optional[str] = typer.Option(None, "--model", help="Fail unless the index was built with this model."),
+    why: bool = WhyOption,
 ):
     """The papers nearest to a paper (the paper itself left out)."""
     want_json(as_json)
@@ -198,7 +202,7 @@ def similar(
         print(results_json(label, results, mode=mode))
     else:
         print(f"papers like: {shown}")
-        print(results_text(results, score_legend(mode, "the paper")))
+        print(results_text(results, score_legend(mode, "the paper"), why=why))
 
 
 @app.command()

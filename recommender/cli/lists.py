@@ -4,15 +4,16 @@ from __future__ import annotations
 import json
 import re
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
 from .app import app, want_json
-from .core import (AuthorOption, CategoryOption, ExcludeOption, IndexOption, YearFrom, YearTo, check_mode_option,
+from .core import (AuthorOption, CategoryOption, ExcludeOption, IndexOption, WhyOption, YearFrom, YearTo,
+                   check_mode_option,
                    make_filters, open_index)
+from ..search.modes import DEFAULT_MODE
 from .output import results_text, score_legend, table_width
 
 LikeOption = typer.Option(None, "--like", help="A paper you want more of: id, arXiv id, DOI or title (repeatable; @FILE reads one a line).")
@@ -58,21 +59,6 @@ def _check_method(method: str) -> str:
     if method not in METHODS:
         raise UsageError(f"--method {method!r}: choose one of {' | '.join(METHODS)}")
     return method
-
-
-@contextmanager
-def _seed_errors():
-    """An unknown seed, said for this command: --like/--unlike take papers of the index (the library's message may
-    still offer `similar`'s --title/--abstract, which these commands do not have)."""
-    from ..errors import PaperNotFound
-
-    try:
-        yield
-    except PaperNotFound as exc:
-        message = re.sub(r",? or pass --title/--abstract for a paper outside the index", "", str(exc))
-        if message == str(exc):
-            raise
-        raise PaperNotFound(message) from exc
 
 
 def _paper_ref(rec, paper_id: str) -> dict:
@@ -137,18 +123,18 @@ def recommend(
     category: Optional[List[str]] = CategoryOption,
     author: Optional[List[str]] = AuthorOption,
     exclude: Optional[List[str]] = ExcludeOption,
+    why: bool = WhyOption,
 ):
     """Papers for a profile: several papers you like, some you do not, and/or a text."""
     fmt = _format(fmt, as_json)
     mode, method = check_mode_option(mode, optional=True), _check_method(method)
     from ..lists import export
-    from ..lists.methods import DEFAULT_MODE, rank_profile
+    from ..lists.methods import rank_profile
     from ..lists.reading import load_profile
 
     filters = make_filters(year_from, year_to, category, author, exclude)
     rec = open_index(index)
-    with _seed_errors():
-        profile, made_from = load_profile(rec, query=query, like=like or [], unlike=unlike or [], bib=bib)
+    profile, made_from = load_profile(rec, query=query, like=like or [], unlike=unlike or [], bib=bib)
     results = rank_profile(rec, profile, k, method=method, mode=mode, filters=filters)
     seeds = seeds_of(rec, made_from)
     if fmt == "json":
@@ -156,9 +142,7 @@ def recommend(
         return
     print_seeds(seeds)
     if fmt == "table":
-        only_text = profile.query is not None and not profile.positives and not profile.negatives
-        used_mode = mode or ("hybrid" if only_text else DEFAULT_MODE)
-        _emit(results_text(results, score_legend(used_mode, profile_target(profile, method))), output)
+        _emit(results_text(results, score_legend(mode or DEFAULT_MODE, profile_target(profile, method)), why=why), output)
         return
     _emit(export(results, fmt), output)
 
@@ -182,6 +166,7 @@ def reading_list(
     category: Optional[List[str]] = CategoryOption,
     author: Optional[List[str]] = AuthorOption,
     exclude: Optional[List[str]] = ExcludeOption,
+    why: bool = WhyOption,
 ):
     """A list to read in order: grouped into named themes, each paper with the reason it is there.
     With --bib, what your library is missing (--format bibtex gives entries ready to paste)."""
@@ -193,8 +178,7 @@ def reading_list(
 
     filters = make_filters(year_from, year_to, category, author, exclude)
     rec = open_index(index)
-    with _seed_errors():
-        profile, made_from = load_profile(rec, query=query, like=like or [], unlike=unlike or [], bib=bib)
+    profile, made_from = load_profile(rec, query=query, like=like or [], unlike=unlike or [], bib=bib)
     reading = build_reading_list(rec, profile, made_from, n=n, diversity=diversity, method=method, mode=mode,
                                  filters=filters)
     if fmt == "json":
@@ -202,7 +186,7 @@ def reading_list(
         return
     print_seeds(seeds_of(rec, made_from))
     if fmt == "table":
-        legend = score_legend("dense", profile_target(profile, method)) + "; # is the reading order"
-        _emit(to_table(reading, width=table_width(), legend=legend), output)
+        legend = score_legend(mode or DEFAULT_MODE, profile_target(profile, method)) + "; # is the reading order"
+        _emit(to_table(reading, width=table_width(), legend=legend, why=why), output)
         return
     _emit(export(reading, fmt), output)

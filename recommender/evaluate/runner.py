@@ -88,7 +88,7 @@ def _score_mode(rec, queries, qrels, mode: str, use_facets: bool) -> ModeScores:
 
     batch = [BatchQuery(q.id, q.text, q.seed_paper_id, q.facet if use_facets else None) for q in queries]
     started = time.perf_counter()
-    ranked = {qid: [r.paper.id for r in results] for qid, results in run_queries(rec, batch, k=DEPTH, mode=mode)}
+    ranked = {qid: [r.paper.id for r in results] for qid, results in run_queries(rec, batch, k=DEPTH, mode=mode, explain=False)}
     elapsed = time.perf_counter() - started
     return ModeScores(
         mode=mode,

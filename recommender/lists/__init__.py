@@ -6,9 +6,10 @@
     reading = reading_list(rec, bib="library.bib", n=20)          # what the library is missing
     print(export(reading, "markdown"))                             # markdown | bibtex | json | csv | table
 
-Modules: profile (what the user gave, as seed vectors), methods (centroid or per-profile classifier),
-diversify (maximal marginal relevance), themes (clusters named by c-TF-IDF), order (reading order),
-reasons (one line per pick), bib (a .bib library as seeds), export and bibtex_export (formats).
+Modules: profile (what the user gave, as seed vectors), methods (centroid or per-profile classifier, ranked
+through the engine like any query), diversify (maximal marginal relevance on the engine's fused score), themes
+(clusters named by noun phrases of their papers), terms (those phrases), order (reading order), reasons (why
+each pick is there), bib (a .bib library as seeds), export and bibtex_export (formats).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from .methods import DEFAULT_METHOD, METHODS, rank_profile
 from .model import ReadingList, Theme
 from .profile import build_profile
 from .reading import build_reading_list, load_profile
+from .reasons import explain_profile
 
 __all__ = ["recommend", "reading_list", "export", "ReadingList", "Theme", "FORMATS", "METHODS", "DEFAULT_METHOD"]
 
@@ -32,12 +34,15 @@ def recommend(rec, like: Sequence[str], unlike: Sequence[str] = (), query: str |
     """The k papers of the index best matching a profile: liked papers (ids, arXiv ids, DOIs or titles;
     "@FILE" for a file of them), disliked papers, a text, and/or a .bib library. Seeds are never returned.
     method: "centroid", "svm", "logistic" or "auto" (the centroid, or logistic when there are disliked papers);
-    mode: "dense" (the default for papers), "lexical" or "hybrid" (the default for a text alone)."""
+    mode: "dense", "lexical" or "hybrid" (the default), as for `search`. Each result's `why` names the seed
+    it is closest to, the terms they share and its rank in each retriever's run."""
     if bib is not None:
         profile, _ = load_profile(rec, query=query, like=like, unlike=unlike, bib=bib)
     else:
         profile = build_profile(rec, like, unlike, query)
-    return rank_profile(rec, profile, k, method=method, mode=mode, filters=filters)
+    results = rank_profile(rec, profile, k, method=method, mode=mode, filters=filters)
+    explain_profile(rec, profile, results)
+    return results
 
 
 def reading_list(rec, *, query: str | None = None, like: Sequence[str] = (), unlike: Sequence[str] = (),

@@ -161,9 +161,9 @@ def to_csv(reading: ReadingList) -> str:
     return out.getvalue()
 
 
-def to_table(reading: ReadingList, *, width: int | None = None, legend: str | None = None) -> str:
+def to_table(reading: ReadingList, *, width: int | None = None, legend: str | None = None, why: bool = False) -> str:
     """The terminal table of every command (`recommender.display`): themes as headings, papers numbered in reading
     order. width: cut titles to fit (None: cut nothing); legend: the line that says what the score is."""
     sections = [Section(f"theme {number}: {theme.name}" if theme.name else None, theme.items)
                 for number, theme in enumerate(reading.themes, 1)]
-    return results_table(sections, width=width, legend=legend, number_by_position=True)
+    return results_table(sections, width=width, legend=legend, number_by_position=True, why=why)

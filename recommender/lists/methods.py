@@ -22,6 +22,11 @@ logistic as soon as there are disliked ones. (Logistic regression, at scikit-lea
 added to the comparison after svm and centroid were measured on these same queries: read its lead
 with that in mind.) The gain that disliked papers bring is small at best on CSFCube (see
 NEGATIVE_SHARE): their sure effect is that they themselves are never recommended.
+
+Every profile ranks through the same path as `search` and `similar` (issue 12): the direction is the
+dense side, the seeds' text (its most distinctive words) the lexical side, fused the same way; `--mode`
+means what it means for `search`. A profile of one paper of the index is exactly `similar PAPER`, and a
+text alone exactly `search TEXT`.
 """
 from __future__ import annotations
 
@@ -34,9 +39,6 @@ from .profile import Profile
 
 METHODS = ("auto", "centroid", "svm", "logistic")
 DEFAULT_METHOD = "auto"  # centroid without --unlike, logistic with (see above)
-# Profiles of papers rank on the dense side: the hybrid ranking (BM25 on the seeds' abstracts, fused)
-# measured no better (centroid: Recall@20 -0.001, 95% interval -0.066..+0.066) and costs more.
-DEFAULT_MODE = "dense"
 ROCCHIO_NEGATIVE = 0.5  # weight of the disliked papers' mean, against 1 for the liked side
 CLASSIFIER_C = {"svm": 0.1, "logistic": 1.0}  # svm: arxiv-sanity-lite's order (0.01 and 1 measured worse); logistic: default
 # A disliked paper weighs this share of a liked one (see classifier_direction). On CSFCube, with the
@@ -124,16 +126,26 @@ def profile_direction(profile: Profile, vectors: np.ndarray, method: str) -> np.
     return centroid_direction(profile) if method == "centroid" else classifier_direction(profile, vectors, method)
 
 
+def profile_query(rec, profile: Profile, mode: str, direction: np.ndarray) -> Query:
+    """What the engine ranks for a profile. One paper of the index alone is `similar`'s own query; a
+    text alone is `search`'s; anything else ranks by the profile's direction and the seeds' words."""
+    if profile.query is not None and not profile.positives and not profile.negatives:
+        return Query(profile.query.vector, profile.query.text, "text", profile.exclude_rows, label=profile.query.label)
+    if (profile.query is None and not profile.negatives and len(profile.positives) == 1
+            and profile.positives[0].row is not None):
+        query = rec.paper_query(profile.positives[0].row, mode)
+        query.exclude_rows = profile.exclude_rows
+        return query
+    return Query(direction, profile.lexical_text, "paper", profile.exclude_rows, label=profile.describe())
+
+
 def rank_profile(rec, profile: Profile, k: int, *, method: str = "auto", mode: str | None = None,
-                 filters=None, direction: np.ndarray | None = None) -> list[Result]:
-    """The k best papers of the index for the profile, seeds left out, filters applied.
-    `direction`: the profile's, when the caller has it already (profile_direction)."""
+                 filters=None, direction: np.ndarray | None = None, explain: bool = True) -> list[Result]:
+    """The k best papers of the index for the profile, seeds left out, filters applied, ranked as
+    `search` ranks (the engine's mode by default). `direction`: the profile's, when the caller has it
+    already (profile_direction)."""
     k = check_k(k)
-    only_text = profile.query is not None and not profile.positives and not profile.negatives
-    # A text alone is a plain search: the engine's own default mode; a profile of papers ranks by DEFAULT_MODE.
-    mode = check_mode(mode or (None if only_text else DEFAULT_MODE))
+    mode = check_mode(mode)
     if direction is None:
         direction = profile_direction(profile, rec.vectors, method)
-    query = Query(direction, profile.lexical_text, "text" if only_text else "paper", profile.exclude_rows,
-                  label=profile.describe())
-    return rec.rank(query, k, mode=mode, filters=filters)
+    return rec.rank(profile_query(rec, profile, mode, direction), k, mode=mode, filters=filters, explain=explain)

@@ -1,6 +1,7 @@
 """Putting a reading list together: candidates for the profile, a diverse pick, themes, order, reasons."""
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from .methods import profile_direction, rank_profile
 from .model import ReadingList, Theme
 from .order import reading_order
 from .profile import Profile, build_profile
-from .reasons import reason
+from .reasons import attach, explanation
 from .terms import Vocabulary
 from .themes import group, theme_name
 
@@ -48,6 +49,24 @@ def load_profile(rec, *, query: str | None, like: Sequence[str], unlike: Sequenc
     return profile, made_from
 
 
+def specificity(rec, vocab: Vocabulary) -> np.ndarray:
+    """Per vocabulary term, how rare its words are in the whole index: the mean idf of its words over
+    the largest idf a word can have there (0..1). Words every paper of the field uses ("data", "users")
+    do not name a theme even when a theme's papers use them more than the others."""
+    from ..search.ranking import doc_freqs
+
+    stems = {stem for t in range(len(vocab.terms)) for stem in vocab.stems(t)}
+    n = max(len(rec), 1)
+    df = doc_freqs(rec, stems)
+    idf = {stem: math.log(1.0 + (n - df[stem] + 0.5) / (df[stem] + 0.5)) for stem in stems}
+    top = math.log(1.0 + (n - 0.5) / 1.5)
+    out = np.empty(len(vocab.terms))
+    for t in range(len(vocab.terms)):
+        words = vocab.stems(t)
+        out[t] = min(1.0, sum(idf[stem] for stem in words) / (len(words) * top))  # a word the index lacks: 1
+    return out
+
+
 def _title(profile: Profile, made_from: dict) -> str:
     if made_from.get("bib"):
         return f"Missing from {Path(made_from['bib']).name}"
@@ -58,17 +77,15 @@ def build_reading_list(rec, profile: Profile, made_from: dict, *, n: int, divers
                        method: str = "auto", mode: str | None = None, filters=None) -> ReadingList:
     n, diversity = check_n(n), check_diversity(diversity)
     direction = profile_direction(profile, rec.vectors, method)
+    # The pool, its order and the pick all follow the fused score of the engine's ranking (the one
+    # `search` and `similar` use); diversity only trades some of it for variety (MMR, on paper vectors).
     pool = rank_profile(rec, profile, max(POOL_FACTOR * n, MIN_POOL), method=method, mode=mode, filters=filters,
                         direction=direction)
     if not pool:  # the filters left nothing
         return ReadingList(made_from, [], _title(profile, made_from))
     rows = [rec.row_of_id[r.paper.id] for r in pool]
     vectors = np.asarray(rec.vectors[rows], dtype=np.float32)
-    # Relevance for the pick is the cosine to the profile, on the scale of the cosines between picks
-    # (as MMR was defined); the ranker's own scores (fused ranks, margins) only chose the candidates.
-    relevance = vectors @ direction
-    by_relevance = np.argsort(-relevance, kind="stable")
-    pool, vectors, relevance = [pool[i] for i in by_relevance], vectors[by_relevance], relevance[by_relevance]
+    relevance = np.array([r.score for r in pool], dtype=np.float64)  # best first, as the engine ranked them
     picked = sorted(mmr(relevance, vectors, n, diversity))  # by relevance again
     chosen = set(picked)
     left_out = [p for p in range(len(pool)) if p not in chosen]
@@ -77,13 +94,17 @@ def build_reading_list(rec, profile: Profile, made_from: dict, *, n: int, divers
     vocab = Vocabulary([pool[p].paper.text for p in picked] + [pool[p].paper.text for p in left_out]
                        + [s.text for s in seeds])
     picked_vectors = vectors[picked]
-    grouping = group(picked_vectors, vocab, background=range(len(picked), len(picked) + len(left_out)))
+    grouping = group(picked_vectors, vocab, background=range(len(picked), len(picked) + len(left_out)),
+                     titles=[pool[p].paper.title for p in picked], specificity=specificity(rec, vocab),
+                     subject=profile.query.text if profile.query else "")
     seed_rows = list(range(len(picked) + len(left_out), vocab.counts.shape[0]))
     items: list[Result] = []
     for position, p in enumerate(picked):
         source = pool[p]
-        items.append(Result(position + 1, float(relevance[p]), source.paper,
-                            reason(vocab, position, picked_vectors[position], seeds, seed_rows)))
+        found = explanation(vocab, position, picked_vectors[position], seeds, seed_rows)
+        item = Result(position + 1, source.score, source.paper, found.line(), source.why)
+        attach(rec, item, found)
+        items.append(item)
     themes = []
     for positions in reading_order(grouping.labels, [i.paper.year for i in items], picked_vectors):
         terms = grouping.terms[int(grouping.labels[positions[0]])]

@@ -1,13 +1,17 @@
-"""One line per pick that says why it is there: the seed or query it is closest to, and the terms they share.
+"""Why a pick is there, for a profile: the seed or query it is closest to, and the terms they share.
 
 Shared terms are ranked by their rarity among the candidates (idf), two-word phrases first: a rare
 shared phrase ("mean estimation") says more than a word every candidate has ("privacy").
+`explain_profile` puts the same into each result's `why` (search.why: the retrievers' ranks come from
+the engine), so that `recommend` and reading lists say why as `search` and `similar` do.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from .profile import Seed
+from .profile import Profile, Seed
 from .terms import Vocabulary, pick_terms
 
 SHARED_TERMS = 3
@@ -36,9 +40,50 @@ def closest_seed(item_vector: np.ndarray, seeds: list[Seed]) -> tuple[int, float
     return best, float(sims[best])
 
 
-def reason(vocab: Vocabulary, item_row: int, item_vector: np.ndarray, seeds: list[Seed], seed_rows: list[int]) -> str:
+@dataclass
+class Explanation:
+    seed: Seed  # the seed or query the pick is closest to
+    cosine: float
+    terms: list[str]  # what they share
+
+    def line(self) -> str:
+        text = f"closest to {_label(self.seed)} (cosine {self.cosine:.2f})"
+        return text + (f"; shares: {', '.join(self.terms)}" if self.terms else "; no shared terms (close in meaning only)")
+
+    def closest_to(self, rec) -> dict:
+        out = {"label": self.seed.label, "kind": self.seed.kind, "cosine": round(self.cosine, 4)}
+        if self.seed.row is not None:
+            out["id"] = rec.papers[self.seed.row].id
+        return out
+
+
+def explanation(vocab: Vocabulary, item_row: int, item_vector: np.ndarray, seeds: list[Seed],
+                seed_rows: list[int]) -> Explanation:
     """`seed_rows[j]`: the vocab row of `seeds[j]`'s text."""
     best, similarity = closest_seed(item_vector, seeds)
-    line = f"closest to {_label(seeds[best])} (cosine {similarity:.2f})"
-    terms = shared_terms(vocab, item_row, seed_rows[best])
-    return line + (f"; shares: {', '.join(terms)}" if terms else "; no shared terms (close in meaning only)")
+    return Explanation(seeds[best], similarity, shared_terms(vocab, item_row, seed_rows[best]))
+
+
+def reason(vocab: Vocabulary, item_row: int, item_vector: np.ndarray, seeds: list[Seed], seed_rows: list[int]) -> str:
+    return explanation(vocab, item_row, item_vector, seeds, seed_rows).line()
+
+
+def attach(rec, result, found: Explanation) -> None:
+    """The profile's side of `result.why`: its closest seed and the terms they share."""
+    why = dict(result.why or {})
+    why["shared_words"] = found.terms
+    why["closest_to"] = found.closest_to(rec)
+    result.why = why
+
+
+def explain_profile(rec, profile: Profile, results: list) -> None:
+    """Set each result's closest seed and shared terms (recommend; reading lists do it with their own
+    vocabulary). Terms are ranked by rarity among the results and the seeds."""
+    seeds = profile.attractors
+    if not results or not seeds:
+        return
+    vocab = Vocabulary([r.paper.text for r in results] + [s.text for s in seeds])
+    seed_rows = list(range(len(results), len(results) + len(seeds)))
+    vectors = np.asarray(rec.vectors[[rec.row_of_id[r.paper.id] for r in results]], dtype=np.float32)
+    for i, result in enumerate(results):
+        attach(rec, result, explanation(vocab, i, vectors[i], seeds, seed_rows))

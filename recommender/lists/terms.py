@@ -1,7 +1,12 @@
 """The words of a set of papers, for naming themes and for saying what a pick shares with its seed.
 
-Words and two-word phrases, English and academic stop words left out, matched by their Snowball stem
-(so "model" and "models" are one term) and shown in their most frequent written form.
+Terms are noun phrases of one to three words, found without a tagger: a run of words between
+punctuation and stop words (English and academic) is a phrase candidate, and so is each part of it of
+up to MAX_PHRASE_WORDS words whose last word can head a noun phrase, that is, does not look like an
+adverb, an adjective or a participle ("differentially private stochastic optimization" gives
+"stochastic optimization" and "private stochastic optimization", never "differentially private").
+Terms are matched by their Snowball stems (so "model" and "models" are one term) and shown in their
+most frequent written form.
 """
 from __future__ import annotations
 
@@ -45,22 +50,75 @@ def _stemmer():
     return Stemmer.Stemmer("english")
 
 
-_TOKEN = re.compile(r"[^\W\d_][^\W_]*(?:-[^\W_]+)*")  # a letter first: "dp", "gpt4", "fine-tuning"; no bare numbers
+_TOKEN = re.compile(r"[^\W\d_][^\W_]*(?:-[^\W_]+)*|\S+")  # a letter first: "dp", "gpt4", "fine-tuning"; else a breaker
 _CLAUSE = re.compile(r"[.,;:!?()\[\]{}\"]+|\s[-–—]+\s")  # a phrase never spans punctuation
+_WORD = re.compile(r"[^\W\d_][^\W_]*(?:-[^\W_]+)*$")
+MAX_PHRASE_WORDS = 3
+
+# Endings of words that describe rather than name (adverbs, adjectives, participles): such a word does
+# not end a noun phrase. The exceptions are nouns with those endings that papers use.
+_MODIFIER_ENDINGS = ("ly", "ous", "ful", "less", "ive", "al", "ed", "able", "ible", "est")
+_NOUNS_WITH_MODIFIER_ENDINGS = frozenset("""
+    signal signals retrieval interval intervals trial trials journal material materials tutorial removal survival
+    potential potentials proposal terminal arrival approval portal animal animals hospital capital manual
+    principal individual individuals chemical chemicals goal goals deal real rival festival protocol
+    objective objectives incentive incentives alternative alternatives derivative derivatives initiative
+    narrative narratives directive perspective perspectives archive archives motive motives drive drives
+    representative representatives relative relatives native natives
+    variable variables table tables cable cables
+    seed seeds speed feed need needs bed test tests interest interests request requests forest forests
+    contest harvest embed
+""".split())
+# Frequent adjectives of abstracts that the endings miss.
+_ADJECTIVES = frozenset("""
+    private public robust deep large small new high low fast slow accurate optimal linear nonlinear sparse
+    dense random secure safe fair unknown certain same similar related common free whole full single
+    multiple several few main clear hard simple complex true false open short long wide narrow recent
+    early late prior current future past modern standard classic classical generic specific real-world
+    non-convex convex strongly-convex near-optimal state-of-the-art end-to-end scalable adversarial
+    differentiable stochastic dynamic semantic synthetic automatic symbolic probabilistic deterministic
+""".split())
+
+
+@lru_cache(maxsize=200_000)
+def can_end_phrase(word: str) -> bool:
+    """Whether a word can be the last (head) word of a noun phrase."""
+    last = word.split("-")[-1]
+    if word in _NOUNS_WITH_MODIFIER_ENDINGS or last in _NOUNS_WITH_MODIFIER_ENDINGS:
+        return True
+    return word not in _ADJECTIVES and last not in _ADJECTIVES and not last.endswith(_MODIFIER_ENDINGS)
+
+
+@lru_cache(maxsize=200_000)
+def _content_word(word: str) -> bool:
+    """A word that can be part of a term: letters first, not a stop word (nor a hyphenated part of one)."""
+    stop = _stop_words()
+    return bool(_WORD.match(word)) and len(word) > 1 and not any(part in stop for part in word.split("-"))
 
 
 def phrases(text: str) -> list[str]:
-    """Words and adjacent word pairs of a text, lower-case, no stop word in either; a pair never
-    bridges a stop word or punctuation ("learning with clients" gives no "learning clients")."""
-    stop = _stop_words()
+    """The noun-phrase terms of a text, lower-case: each word and each run of up to MAX_PHRASE_WORDS
+    words with no stop word, number or punctuation inside, whose last word can end a noun phrase
+    ("learning with clients" gives no "learning clients")."""
     out: list[str] = []
     for clause in _CLAUSE.split(text.lower()):
         words = _TOKEN.findall(clause)
-        keep = [len(w) > 1 and not any(part in stop for part in w.split("-")) for w in words]
-        out.extend(w for w, k in zip(words, keep) if k)
-        out.extend(f"{a} {b}" for a, b, ka, kb in zip(words, words[1:], keep, keep[1:])
-                   if ka and kb and "-" not in a + b)
+        keep = [_content_word(w) for w in words]
+        for end, word in enumerate(words):
+            if not keep[end] or not can_end_phrase(word):
+                continue
+            start = end
+            while start > 0 and keep[start - 1] and end - start + 1 < MAX_PHRASE_WORDS:
+                start -= 1
+            out.extend(" ".join(words[first:end + 1]) for first in range(end, start - 1, -1))
     return out
+
+
+@lru_cache(maxsize=200_000)
+def stem_key(phrase: str) -> str:
+    """A term's key: its words' stems ("fine-tuning" = "fine tuning")."""
+    stem = _stemmer().stemWord
+    return " ".join(stem(w) for w in re.split(r"[ -]", phrase))
 
 
 class Vocabulary:
@@ -69,14 +127,16 @@ class Vocabulary:
     def __init__(self, texts: list[str]):
         from sklearn.feature_extraction.text import CountVectorizer
 
-        stem = _stemmer().stemWord
         written: dict[str, Counter] = {}
 
         def analyse(text: str) -> list[str]:
             keys = []
             for phrase in phrases(text):
-                key = " ".join(stem(w) for w in re.split(r"[ -]", phrase))  # "fine-tuning" = "fine tuning"
-                written.setdefault(key, Counter())[phrase] += 1
+                key = stem_key(phrase)
+                forms = written.get(key)
+                if forms is None:
+                    forms = written[key] = Counter()
+                forms[phrase] += 1
                 keys.append(key)
             return keys
 
@@ -89,8 +149,16 @@ class Vocabulary:
 
             self.counts, self.terms = csr_matrix((len(texts), 0), dtype=np.int64), np.array([], dtype=object)
         self._written = written
+        self._index = {term: i for i, term in enumerate(self.terms.tolist())}
         present = np.asarray((self.counts > 0).sum(axis=0)).ravel()
         self.idf = np.log((1 + len(texts)) / (1 + present)) + 1.0  # scikit-learn's smoothed idf
+
+    def terms_in(self, text: str) -> set[int]:
+        """The vocabulary's terms found in another text (a title, say)."""
+        return {self._index[key] for key in map(stem_key, phrases(text)) if key in self._index}
+
+    def stems(self, term_index: int) -> list[str]:
+        return self.terms[term_index].split()
 
     def shown(self, term_index: int) -> str:
         return self._written[self.terms[term_index]].most_common(1)[0][0]
@@ -110,8 +178,9 @@ PHRASE_OVER_WORD = 0.5  # a phrase replaces a chosen word it contains if it scor
 
 def pick_terms(vocab: Vocabulary, ranked: list[int], n: int, scores: np.ndarray | None = None) -> list[int]:
     """The first n terms of a ranking that say something new: a word already inside a chosen phrase adds
-    nothing; a phrase that contains a chosen word takes its place when it scores nearly as well
-    ("federated learning" says more than "federated"), and is dropped otherwise."""
+    nothing; a phrase that contains chosen words takes the place of them all when it scores nearly as
+    well as the best of them ("federated learning" says more than "federated"; "polar codes" more than
+    "polar" and "codes"), and is dropped otherwise."""
     chosen: list[int] = []
     for t in ranked:
         words = vocab.words_of(t)
@@ -121,9 +190,8 @@ def pick_terms(vocab: Vocabulary, ranked: list[int], n: int, scores: np.ndarray 
                 break
             chosen.append(t)
             continue
-        i = overlapping[0]
-        replaces = (len(overlapping) == 1 and scores is not None and vocab.words_of(chosen[i]) < words
-                    and scores[t] >= PHRASE_OVER_WORD * scores[chosen[i]])
-        if replaces:
-            chosen[i] = t
+        inside = all(vocab.words_of(chosen[i]) < words for i in overlapping)
+        if inside and scores is not None and scores[t] >= PHRASE_OVER_WORD * max(scores[chosen[i]] for i in overlapping):
+            chosen[overlapping[0]] = t
+            chosen = [c for i, c in enumerate(chosen) if i not in overlapping[1:]]
     return chosen

@@ -52,8 +52,10 @@ def read_queries(path: Path) -> tuple[list[BatchQuery], list[SkippedRecord]]:
 
 
 def run_queries(rec: Recommender, queries: list[BatchQuery], *, k: int, mode: str | None = None,
-                filters: Filters | None = None, batch_size: int = 64) -> Iterator[tuple[str, list[Result]]]:
-    """Rank every query; text queries are encoded in batches. A seed id missing from the index is an error."""
+                filters: Filters | None = None, batch_size: int = 64,
+                explain: bool = True) -> Iterator[tuple[str, list[Result]]]:
+    """Rank every query; text queries are encoded in batches. A seed id missing from the index is an error.
+    explain=False leaves `Result.why` unset (the evaluation has no use for it)."""
     k, mode = check_k(k), check_mode(mode)
     text_rows = [q for q in queries if not q.seed_paper_id]
     vectors = {}
@@ -66,6 +68,7 @@ def run_queries(rec: Recommender, queries: list[BatchQuery], *, k: int, mode: st
         if q.seed_paper_id:
             if str(q.seed_paper_id) not in rec.row_of_id:
                 raise InputError(f"query {q.id}: seed_paper_id {q.seed_paper_id!r} is not in the index")
-            yield q.id, rec.similar(str(q.seed_paper_id), k, mode=mode, filters=filters)
+            query = rec.paper_query(rec.row_of_id[str(q.seed_paper_id)], mode)
         else:
-            yield q.id, rec.rank(Query(vectors.get(q.id), q.text, "text", label=q.text), k, mode=mode, filters=filters)
+            query = Query(vectors.get(q.id), q.text, "text", label=q.text)
+        yield q.id, rec.rank(query, k, mode=mode, filters=filters, explain=explain)

@@ -13,8 +13,7 @@ from ..index import storage
 from ..records import Paper, Result
 from .filters import Filters
 
-MODES = ("dense", "lexical", "hybrid")
-DEFAULT_MODE = "hybrid"
+from .modes import DEFAULT_MODE, MODES  # noqa: F401  (re-exported: callers import them from here)
 MAX_K = 10_000
 CANDIDATES = 200  # how deep each retriever looks before fusion and filtering; grows when filters reject
 
@@ -137,16 +136,18 @@ class Recommender:
         return self.rank(Query(vector, text, "text", label=text), k, mode=mode, filters=filters)
 
     def similar(self, paper: str, k: int = 10, *, mode: str | None = None, filters: Filters | None = None) -> list[Result]:
-        row = self.resolve(paper)
-        seed = self.papers[row]
         mode = check_mode(mode)
+        return self.rank(self.paper_query(self.resolve(paper), mode), k, mode=mode, filters=filters)
+
+    def paper_query(self, row: int, mode: str) -> Query:
+        """"More like this paper" for a paper of the index, itself left out: what `similar` ranks by."""
+        seed = self.papers[row]
         if mode == "hybrid":
             self._open_for(mode)
             vector = self.seed_vector(seed)
         else:
             vector = np.asarray(self.vectors[row], dtype=np.float32)
-        query = Query(vector, seed.text, "paper", frozenset({row}), label=seed.title)
-        return self.rank(query, k, mode=mode, filters=filters)
+        return Query(vector, seed.text, "paper", frozenset({row}), label=seed.title)
 
     def seed_vector(self, seed: Paper) -> np.ndarray:
         """The dense side of a hybrid "more like this paper" query: the normalised mean of the vectors of the
@@ -199,8 +200,17 @@ class Recommender:
     def encode_query(self, text: str) -> np.ndarray:
         return self.encoder.encode([text])[0]
 
-    def rank(self, query: Query, k: int = 10, *, mode: str = DEFAULT_MODE, filters: Filters | None = None) -> list[Result]:
-        k = check_k(k)
+    def rank(self, query: Query, k: int = 10, *, mode: str = DEFAULT_MODE, filters: Filters | None = None,
+             explain: bool = True) -> list[Result]:
+        """The k best papers for a query; with `explain`, each Result's `why` says where it came from."""
+        results, ranking = self._rank(query, check_k(k), mode, filters)
+        if explain:
+            from .why import explain_results
+
+            explain_results(self, query, ranking, results)
+        return results
+
+    def _rank(self, query: Query, k: int, mode: str, filters: Filters | None):
         filters = filters or Filters()
         exclude = set(query.exclude_rows)
         for ref in filters.exclude:  # any exact reference; one to a paper outside the index excludes nothing
@@ -209,9 +219,9 @@ class Recommender:
                 exclude.add(row)
         depth = min(len(self), max(CANDIDATES, 4 * (k + len(exclude))))
         while True:
-            rows, scores = self._candidates(query, mode, depth)
+            ranking = self._candidates(query, mode, depth)
             results: list[Result] = []
-            for row, score in zip(rows.tolist(), scores.tolist()):
+            for row, score in zip(ranking.rows.tolist(), ranking.scores.tolist()):
                 if row < 0 or row in exclude:
                     continue
                 paper = self.papers[row]
@@ -219,12 +229,12 @@ class Recommender:
                     continue
                 results.append(Result(len(results) + 1, float(score), paper))
                 if len(results) == k:
-                    return results
+                    return results, ranking
             if depth >= len(self):
-                return results
+                return results, ranking
             depth = min(len(self), depth * 4)
 
-    def _candidates(self, query: Query, mode: str, depth: int) -> tuple[np.ndarray, np.ndarray]:
+    def _candidates(self, query: Query, mode: str, depth: int):
         from .ranking import rank_candidates
 
         return rank_candidates(self, query, mode, depth)
