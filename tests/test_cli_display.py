@@ -122,11 +122,16 @@ def test_search_table_says_what_the_score_is(seed_index, mode, words):
 
 def test_list_tables_say_what_the_score_is(seed_index):
     last = run("recommend", "--like", "KO codes", "--like", "DeepPolar", "--index", seed_index, "-k", "3").stdout
+    assert last.splitlines()[-1].startswith("score: mean of the z-scored BM25 and cosine scores against the mean "
+                                            "of the seeds")
+    last = run("recommend", "--like", "KO codes", "--like", "DeepPolar", "--index", seed_index, "-k", "3",
+               "--mode", "dense").stdout
     assert last.splitlines()[-1].startswith("score: cosine similarity to the mean of the seeds")
     last = run("recommend", "--like", "KO codes", "--unlike", "CRISP", "--index", seed_index, "-k", "3").stdout
     assert "logistic regression" in last.splitlines()[-1]
-    last = run("reading-list", "-q", "privacy", "--index", seed_index, "-n", "3").stdout
+    last = run("reading-list", "-q", "privacy", "--index", seed_index, "-n", "3", "--mode", "dense").stdout
     assert last.splitlines()[-1].startswith("score: cosine similarity to the query")
+    assert last.splitlines()[-1].endswith("# is the reading order")
 
 
 # --- papers without abstracts -------------------------------------------------------------------------------------

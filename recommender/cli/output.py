@@ -9,17 +9,14 @@ import sys
 from ..display import Section, results_table
 from ..records import Result
 
-HYBRID_LEGEND = ("score: mean of the z-scored BM25 and cosine scores among each one's top 1,000 "
-                 "(0 = an average candidate, 2 stands out)")
-
-
 def score_legend(mode: str, target: str = "the query") -> str:
     """What the score column means for results ranked in `mode` against `target`."""
     if mode == "dense":
         return f"score: cosine similarity to {target} (1 = the same direction, 0 = unrelated)"
     if mode == "lexical":
         return f"score: BM25 of {target}'s words (higher = more rare words shared; no upper bound)"
-    return HYBRID_LEGEND
+    return (f"score: mean of the z-scored BM25 and cosine scores against {target}, among each one's top 1,000 "
+            "(0 = an average candidate, 2 stands out)")
 
 
 def table_width() -> int | None:
