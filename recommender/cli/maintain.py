@@ -51,7 +51,7 @@ def add(
 
 @app.command()
 def remove(
-    ids: List[str] = typer.Argument(..., help="Exact ids of the papers to remove (as `search --json` shows them)."),
+    ids: List[str] = typer.Argument(..., help="The papers to remove: id (as the tables show it), citation key, arXiv id with or without version, DOI or whole title."),
     index: str = IndexOption,
     as_json: bool = JsonOption,
 ):

@@ -10,7 +10,7 @@ An index is a folder:
   papers.offsets.npy   byte offset of each record, so one paper is read without reading them all
   lexical/             the bm25s index
   ids.lookup.npy       hashes of the ids, sorted, with their rows: an id is found without reading ids.json
-  aliases.lookup.npy   the same for arXiv ids, DOIs and titles (normalised as the engine normalises them)
+  aliases.lookup.npy   the same for arXiv ids, DOIs and titles (normalised by refs.alias_keys)
 A build writes a sibling temporary folder and swaps it into place under a lock (replace.py), so a failed
 or interrupted build leaves the previous index as it was; the manifest records every file's size and
 SHA-256, checked in part when an index is opened and in full by `recommender verify` (integrity.py).
