@@ -160,7 +160,7 @@ def bench_text(args, work: Path) -> dict:
 def padding_waste(encoder, texts: list[str], batch: int = 64) -> dict:
     """Share of the tokens fed to the model that are padding: batches of `batch` in corpus order, and
     the encoder's own plan (longest first, at most BATCH_TOKENS padded tokens a batch)."""
-    from recommender.embed.onnx_encoder import BATCH_TOKENS, plan_batches
+    from recommender.embed.onnx_runtime import BATCH_TOKENS, plan_batches
 
     lengths = np.array([len(ids) for ids in encoder._runtime.tokenize(texts)])
 

@@ -253,7 +253,7 @@ def test_smoothing_is_exact_in_fp32(reference, texts):
 def test_smoothing_makes_int8_agree_better(tmp_path, onnx_encoder, int8_encoder, texts, reference):
     """The same int8 quantisation of the unsmoothed graph agrees less with torch: smoothing earns its place."""
     from recommender.embed import export
-    from recommender.embed.onnx_encoder import OnnxRuntimeModel
+    from recommender.embed.onnx_runtime import OnnxRuntimeModel
 
     folder = onnx_encoder.path.parent
     plain = tmp_path / "plain_int8.onnx"
@@ -328,7 +328,7 @@ def test_read_pipeline_rejects_what_onnx_cannot_reproduce(tmp_path, modules, poo
 
 
 def test_pooling_arithmetic():
-    from recommender.embed.onnx_encoder import OnnxRuntimeModel
+    from recommender.embed.onnx_runtime import OnnxRuntimeModel
 
     tokens = np.array([[[1.0, 0.0], [3.0, 4.0], [100.0, 100.0]], [[0.0, 2.0], [5.0, -1.0], [7.0, 1.0]]], dtype=np.float32)
     mask = np.array([[1, 1, 0], [1, 1, 1]])
@@ -361,7 +361,7 @@ def test_failed_quantisation_leaves_nothing(tmp_path, monkeypatch):
 @given(lengths=st.lists(st.integers(1, 512), min_size=1, max_size=300), batch_size=st.integers(1, 64),
        batch_tokens=st.integers(1, 4096))
 def test_batch_plan_covers_every_row_within_the_limits(lengths, batch_size, batch_tokens):
-    from recommender.embed.onnx_encoder import plan_batches
+    from recommender.embed.onnx_runtime import plan_batches
 
     lengths = np.array(lengths)
     batches = plan_batches(lengths, batch_size=batch_size, batch_tokens=batch_tokens)

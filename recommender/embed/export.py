@@ -275,7 +275,7 @@ def _check_export(path: Path, tokenizer_json: str, config: dict, reference, mode
     """The exported graph must give sentence-transformers' vectors before anything is moved into place."""
     import numpy as np
 
-    from .onnx_encoder import OnnxRuntimeModel
+    from .onnx_runtime import OnnxRuntimeModel
 
     check = OnnxRuntimeModel(path, tokenizer_json, config).encode(_PROBE_TEXTS)
     worst = float(np.min(np.sum(check * reference, axis=1)))
