@@ -125,12 +125,15 @@ def build_index(corpus: list[str | Path], index: str | Path, *, format: str | No
 
 
 def write_index(folder: Path, papers: list[Paper], vectors: np.ndarray, faiss_index, manifest: dict) -> dict:
-    """The lexical index, then every file into a temporary folder that takes `folder`'s place in one atomic
-    rename, under the index's lock (replace.atomic_dir)."""
+    """The lexical index, then every file (the map's layout included) into a temporary folder that takes
+    `folder`'s place in one atomic rename, under the index's lock (replace.atomic_dir)."""
     from ..refs import alias_keys
+
+    from ..maps import layout as map_layout
 
     lexical = LexicalIndex.build([p.text for p in papers])
     with replace.atomic_dir(folder) as tmp:
+        manifest = dict(manifest, map=map_layout.write(tmp, vectors))  # the collection map's 2D layout (map.npy)
         return storage.write_index_files(tmp, papers=papers, vectors=vectors, faiss_index=faiss_index,
                                          lexical=lexical, manifest=manifest, aliases=alias_keys)
 
