@@ -99,7 +99,10 @@ def reading_list(body: ReadingListBody, rec=Depends(get_rec)):
         listing = make_reading_list(rec, query=body.query, like=like, unlike=unlike, n=body.n, diversity=body.diversity,
                                     filters=body.filters(), method=body.method, mode=body.mode)
     if body.format != "json":
-        return PlainTextResponse(export(listing, body.format), media_type=MEDIA_TYPES[body.format])
+        text = export(listing, body.format)
+        if body.format == "markdown":
+            text = retitle(text, body.title)
+        return PlainTextResponse(text, media_type=MEDIA_TYPES[body.format])
     data = listing.to_dict()
     for item in data["items"]:  # what a page shows on a card, as search results have it
         paper = rec.papers[rec.row_of_id[item["id"]]]
@@ -116,11 +119,18 @@ def export_papers(body: ExportBody, rec=Depends(get_rec)):
 
     results = [Result(rank, 0.0, rec.papers[rec.resolve(ref, fuzzy=False)]) for rank, ref in enumerate(body.ids, 1)]
     text = export(results, body.format)
-    if body.format == "markdown" and body.title and text.startswith("# "):
-        from ..lists.export import _md  # the export's own escaping: a title cannot inject Markdown
-
-        text = f"# {_md(body.title)}" + text[text.index("\n"):]
+    if body.format == "markdown":
+        text = retitle(text, body.title)
     return PlainTextResponse(text, media_type=MEDIA_TYPES[body.format])
+
+
+def retitle(markdown: str, title: str | None) -> str:
+    """The Markdown export under the page's own heading ("Reading list", "What mine.bib is missing")."""
+    if not title or not markdown.startswith("# "):
+        return markdown
+    from ..lists.export import _md  # the export's own escaping: a title cannot inject Markdown
+
+    return f"# {_md(title)}" + markdown[markdown.index("\n"):]
 
 
 def _with_library(rec, body: ReadingListBody, like: list[str], unlike: list[str]):

@@ -99,6 +99,8 @@ class ReadingListBody(FilterParams):
     method: Method = "auto"
     mode: Mode | None = None
     format: Literal["json", "markdown", "bibtex", "csv", "table"] = "json"
+    title: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        None, description="The Markdown export's heading (default: \"Reading list: \" and what it started from).")
 
 
 class ExportBody(Strict):

@@ -140,7 +140,8 @@
     return escaped.length ? new RegExp(`(?<![\\p{L}\\p{N}])(${escaped.join("|")})[\\p{L}\\p{N}]*`, "giu") : null;
   }
 
-  function markTerms(parent, text, pattern) {
+  function markTerms(parent, raw, pattern) {
+    const text = texEscapes(raw);
     if (!pattern) { parent.append(text); return; }
     let at = 0;
     for (const match of text.matchAll(pattern)) {
@@ -152,6 +153,9 @@
     }
     parent.append(text.slice(at));
   }
+
+  // Outside math, TeX's escaped characters (\& in "Attributes \& Preferences") are the characters themselves.
+  const texEscapes = (text) => text.replace(/\\([&%_#])/g, "$1");
 
   function richText(parent, raw, terms) {
     const text = decodeEntities(raw);
@@ -173,7 +177,7 @@
     markTerms(parent, text.slice(at), pattern);
   }
 
-  const plainText = (raw) => decodeEntities(raw).replace(MATH, (m, a, b, c) => a || b || c);
+  const plainText = (raw) => texEscapes(decodeEntities(raw).replace(MATH, (m, a, b, c) => a || b || c));
 
   // --- links and ids -------------------------------------------------------------------------------
   function paperLinks(p) {
@@ -442,7 +446,7 @@
     const body = {query: q || null, like, unlike: idsWithVote(-1), bib_ids: reading, ...filters};
     await showResults({kind: "suggest", heading: "Suggested reading", k: PAGE, list: true, terms: queryTerms(q),
                        note: `From ${seeds.join(", ")}.`, exportTitle: "Suggested reading",
-                       load: (n) => api("/api/reading-list", {...body, n})}, {focus});
+                       load: (n, extra = {}) => api("/api/reading-list", {...body, n, ...extra})}, {focus});
   }
 
   async function libraryGaps(focus = true) {
@@ -452,12 +456,13 @@
     const body = {bibtex: state.library.text, ...filters};
     await showResults({kind: "gaps", heading: `What your library is missing (${state.library.name})`, k: PAGE, list: true,
                        terms: [], exportTitle: `What ${state.library.name} is missing`,
-                       load: async (n) => {
+                       load: async (n, extra) => {
+                         if (extra) return api("/api/reading-list", {...body, n, ...extra});
                          const data = await api("/api/reading-list", {...body, n});
                          const lib = data.query && data.query.library;
                          if (lib) {
                            els.libraryStatus.textContent = `${state.library.name}: ${lib.entries} entries, ${lib.in_index} of them in this index` +
-                             (lib.skipped && lib.skipped.length ? `; ${lib.skipped.length} could not be read (first: ${lib.skipped[0]})` : "") + ".";
+                             (lib.skipped && lib.skipped.length ? `; ${lib.skipped.length} could not be read (first: ${lib.skipped[0].replace(/^bibtex:/, `${state.library.name}:`)})` : "") + ".";
                          }
                          return data;
                        }}, {focus});
@@ -511,10 +516,13 @@
     libraryGaps();
   }
 
+  // A reading list exports with its themes and reasons: the same request again, in that format.
   async function exportView(format) {
     const view = state.view;
     if (!view || !state.shown.length) return;
-    await exportIds(state.shown, format, view.exportTitle || view.heading, "these papers");
+    await exportText(() => view.load(view.k, {format, title: view.exportTitle}), format, view.exportTitle,
+                     `${view.exportTitle} as ${format === "bibtex" ? "BibTeX" : "Markdown"} (${state.shown.length} papers)`,
+                     view.kind === "gaps" ? "missing" : "suggested");
   }
 
   // --- likes, dislikes and the recommendations they drive -----------------------------------------
@@ -664,15 +672,19 @@
     return exportIds(state.reading.map((p) => p.id), format, "Reading list", "reading list");
   }
 
-  async function exportIds(ids, format, title, what) {
-    const names = {bibtex: ["BibTeX", "bib", "application/x-bibtex"], markdown: ["Markdown", "md", "text/markdown"]};
-    const [label, extension, type] = names[format];
-    const filename = `${what === "reading list" ? "reading-list" : "papers"}.${extension}`;
+  function exportIds(ids, format, title, what) {
+    const label = format === "bibtex" ? "BibTeX" : "Markdown";
+    return exportText(() => api("/api/export", {ids, format, title}), format, title,
+                      `Reading list as ${label} (${ids.length} papers)`, "reading-list");
+  }
+
+  async function exportText(load, format, title, heading, stem) {
+    const [extension, type] = format === "bibtex" ? ["bib", "application/x-bibtex"] : ["md", "text/markdown"];
+    const filename = `${stem}.${extension}`;
     try {
-      const text = await api("/api/export", {ids, format, title});
+      const text = await load();
       els.exportBox.hidden = false;
-      els.exportLabel.textContent = what === "reading list" ? `Reading list as ${label} (${ids.length} papers)`
-        : `${title} as ${label} (${ids.length} papers)`;
+      els.exportLabel.textContent = heading;
       els.exportOutput.value = text;
       if (state.exportUrl) URL.revokeObjectURL(state.exportUrl);
       state.exportUrl = URL.createObjectURL(new Blob([text], {type}));
