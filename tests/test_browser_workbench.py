@@ -120,6 +120,7 @@ def test_paging_highlight_and_show_abstracts(page):
     search(page, "testing")
     cards = page.locator("#result-list .card")
     expect(cards).to_have_count(20)
+    shot(page, "screenshot.png")
     first_titles = cards.locator(".card-title").all_inner_texts()
     page.get_by_role("button", name="Show 20 more").click()
     expect(cards).to_have_count(40)
@@ -254,7 +255,8 @@ def test_collection_map_hover_shows_the_title_and_the_reading_list_is_highlighte
     page.mouse.move(state["at"][0]["x"], state["at"][0]["y"])
     expect(page.locator("#picture-hover")).to_contain_text(state["titles"][0][:40])
     shot(page, "web-map.png", page.locator("#pictures"))
-    page.mouse.click(state["at"][0]["x"], state["at"][0]["y"])
+    at = page.evaluate(f"window.__mapView.clientPosition({state['rows'][0]})")  # a screenshot may scroll the page
+    page.mouse.click(at["x"], at["y"])
     expect(page.locator("#picture-card .card-title")).to_have_text(state["titles"][0])
 
 
@@ -284,3 +286,21 @@ def test_the_map_stays_smooth_with_100k_points(page):
     }""")
     assert timing["paint"] < 150, timing  # a repaint (pan or zoom) well under a frame budget of a few frames
     assert timing["hit"] < 2, timing  # hover: the grid looks at the points near the pointer only
+
+
+def test_the_rankings_own_why_is_shown_when_the_api_gives_it(page):
+    """Result.why (retriever ranks, shared words, closest seed), in the shape recommender.search.why gives it."""
+    def add_why(route):
+        data = route.fetch().json()
+        data["results"][0]["why"] = {"ranks": {"dense": 3, "lexical": None}, "shared_words": [],
+                                     "closest_to": {"label": "KO codes", "kind": "paper", "id": "x", "cosine": 0.61}}
+        data["results"][1]["why"] = {"ranks": {"dense": 1, "lexical": 2}, "shared_words": ["polar", "codes"],
+                                     "closest_to": {"label": "polar codes", "kind": "query", "cosine": 0.5}}
+        route.fulfill(json=data)
+
+    page.route(re.compile(r"/api/search\?"), add_why)
+    search(page, "polar codes")
+    whys = page.locator("#result-list .why").all_inner_texts()
+    assert whys[0] == ("Why: ranked #3 by meaning, not in the top 1,000 by words · no shared word: found by meaning"
+                       " · closest to “KO codes” (cosine 0.61)")
+    assert whys[1] == "Why: ranked #1 by meaning, #2 by words · shares: polar, codes"

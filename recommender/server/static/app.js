@@ -234,17 +234,20 @@
     const parts = [];
     const why = result.why;
     if (why && typeof why === "object") {
-      const ranks = why.ranks || why.retrievers;
-      if (ranks && typeof ranks === "object") {
-        const named = {dense: "meaning", lexical: "words", bm25: "words", cosine: "meaning"};
-        parts.push("ranked " + Object.entries(ranks).filter(([, r]) => r !== null && r !== undefined)
-          .map(([k, r]) => `#${r} by ${named[k] || k}`).join(", "));
+      // The ranking's own account (Result.why): each retriever's rank, the shared words, what it is closest to.
+      const ranks = why.ranks || {};
+      const named = {dense: "meaning", lexical: "words"};
+      const placed = Object.entries(ranks).map(([run, rank]) =>
+        rank === null || rank === undefined ? `not in the top 1,000 by ${named[run] || run}` : `#${rank} by ${named[run] || run}`);
+      if (placed.length) parts.push(`ranked ${placed.join(", ")}`);
+      const shared = why.shared_words || why.shared_terms || [];
+      if (shared.length) parts.push(`shares: ${shared.join(", ")}`);
+      else if (ranks.dense && !ranks.lexical) parts.push("no shared word: found by meaning");
+      const closest = why.closest_to;
+      if (closest && !result.closest_like && closest.kind !== "query" && closest.label) {
+        parts.push(`closest to “${plainText(closest.label)}”` +
+                   (typeof closest.cosine === "number" ? ` (cosine ${closest.cosine.toFixed(2)})` : ""));
       }
-      const shared = why.shared_terms || why.shared || why.words;
-      if (Array.isArray(shared) && shared.length) parts.push(`shares: ${shared.slice(0, 6).join(", ")}`);
-      const seed = why.closest_seed || why.seed;
-      if (seed) parts.push(`closest to ${typeof seed === "string" ? seed : (seed.title || seed.label || seed.id)}`);
-      if (!parts.length) parts.push(Object.entries(why).map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join("; "));
     } else if (typeof why === "string") {
       parts.push(why);
     } else if (context.terms && context.terms.length) {
@@ -257,7 +260,7 @@
       else if (mode !== "lexical") parts.push("none of the query's words: found by meaning alone");
     }
     if (result.closest_like) {
-      parts.push(`from your like “${result.closest_like.title}” (cosine ${Number(result.closest_like.cosine).toFixed(2)})`);
+      parts.push(`from your like “${plainText(result.closest_like.title)}” (cosine ${Number(result.closest_like.cosine).toFixed(2)})`);
     }
     return parts.join(" · ");
   }
@@ -533,6 +536,7 @@
     saveMarks();
     renderRatings();
     syncAllCards();
+    describeSeeds();
     refreshRecommendations();
   }
 
