@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from test_browser import CHROMIUM_ARGS, browser, running_server  # noqa: F401  (fixtures)
+from test_browser import browser, running_server  # noqa: F401  (browser: a fixture)
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the test extra)")
