@@ -155,7 +155,13 @@ def test_a_dropped_bib_gives_the_gap_list_and_never_reaches_a_file(page, workben
     }""", bib)
     page.dispatch_event("#drop-zone", "drop", {"dataTransfer": transfer})
     expect(page.locator("#results-heading")).to_have_text("What your library is missing (library.bib)")
-    expect(page.locator("#library-status")).to_contain_text("library.bib: 4 entries, 4 of them in this index; 2 could not be read (first: library.bib:32: entry 'notitle2021': no title)")
+    # The file's 6 entries: those read are all in this index (it was built from the same file); the others are
+    # named by file and line (how many the BibTeX reader recovers is its business).
+    status = page.locator("#library-status")
+    expect(status).to_contain_text(re.compile(r"could not be read \(first: library\.bib:32: entry 'notitle2021': no title\)"))
+    read, in_index, skipped = map(int, re.match(r"library\.bib: (\d+) entries, (\d+) of them in this index; (\d+) could",
+                                                status.inner_text()).groups())
+    assert read == in_index and read + skipped == 6
     expect(page.locator("#result-list .theme h3").first).to_contain_text("Theme: ")
     expect(page.locator("#result-list .reason").first).to_be_visible()
     titles = page.locator("#result-list .card-title").all_inner_texts()
