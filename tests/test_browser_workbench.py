@@ -236,11 +236,17 @@ def test_neighbourhood_click_a_node_shows_its_card_then_more_like_this(page):
     shot(page, "web-neighbourhood.png", page.locator("#pictures"))
     picked.get_by_role("button", name=re.compile("^More like this:")).click()
     expect(page.locator("#results-heading")).to_have_text(f"Papers like “{scene['titles'][1]}”")
-    # From the keyboard: the picture's papers are buttons too.
-    page.locator("#picture-nodes-box summary").click()
-    page.locator("#picture-nodes button").nth(2).focus()
-    page.keyboard.press("Enter")
+    # From the keyboard: n and p step through the neighbours on the picture, and its papers are buttons too.
+    page.locator("#picture").focus()
+    page.keyboard.press("n")  # from the clicked point 1 to the next nearest
     expect(picked.locator(".card-title")).to_have_text(scene["titles"][2])
+    expect(page.locator("#picture-hover")).to_contain_text(scene["titles"][2][:40])
+    page.keyboard.press("p")
+    expect(picked.locator(".card-title")).to_have_text(scene["titles"][1])
+    page.locator("#picture-nodes-box summary").click()
+    page.locator("#picture-nodes button").nth(3).focus()
+    page.keyboard.press("Enter")
+    expect(picked.locator(".card-title")).to_have_text(scene["titles"][3])
 
 
 def test_collection_map_hover_shows_the_title_and_the_reading_list_is_highlighted(page):

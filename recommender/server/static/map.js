@@ -273,6 +273,7 @@ class MapView {
       if (event.key === "+" || event.key === "=") this.zoomBy(1.25);
       else if (event.key === "-") this.zoomBy(0.8);
       else if (event.key === "0") { this.zoom = 1; this.pan = [0, 0]; this.render(); }
+      else if (event.key === "n" || event.key === "p") this.step(event.key === "n" ? 1 : -1);
       else if (steps[event.key]) {
         this.pan[0] += steps[event.key][0] / this.zoom;
         this.pan[1] += steps[event.key][1] / this.zoom;
@@ -281,6 +282,20 @@ class MapView {
       event.preventDefault();
     });
     if (window.ResizeObserver) new ResizeObserver(() => this.resize()).observe(canvas);
+  }
+
+  // The keyboard's way to a point: n / p go through the ringed points (a collection's results, then its
+  // reading list) or, in a neighbourhood, through the neighbours from the nearest.
+  step(direction) {
+    const order = this.scene.kind === "neighbourhood"
+      ? [...Array(this.n).keys()].filter((i) => i !== this.scene.center)
+      : [...new Set([...this.highlight, ...this.reading])];
+    if (!order.length) return;
+    const at = order.indexOf(this.picked);
+    const next = order[(at + direction + order.length) % order.length];
+    this.hovered = next;
+    if (this.handlers.hover) this.handlers.hover(next);
+    this.pick(next);
   }
 
   zoomBy(factor) {
