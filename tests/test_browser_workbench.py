@@ -317,3 +317,23 @@ def test_the_rankings_own_why_is_shown_when_the_api_gives_it(page):
     assert whys[0] == ("Why: ranked #3 by meaning, not in the top 1,000 by words · no shared word: found by meaning"
                        " · closest to “KO codes” (cosine 0.61)")
     assert whys[1] == "Why: ranked #1 by meaning, #2 by words · shares: polar, codes"
+
+
+def test_on_a_big_collection_hover_asks_the_server_for_the_title(page):
+    """Above 20,000 papers the collection scene has no titles (recommender.maps.collection.MAX_INLINE_TITLES):
+    the scene is given that shape here, and hover and click go through /api/map/point."""
+    def without_titles(route):
+        scene = route.fetch().json()
+        scene["ids"] = scene["titles"] = scene["years"] = None
+        route.fulfill(json=scene)
+
+    page.route(re.compile(r"/api/map/collection$"), without_titles)
+    page.get_by_role("button", name="Map of the collection").click()
+    expect(page.locator("#picture-status")).to_contain_text("papers; your results are ringed")
+    at = page.evaluate("window.__mapView.clientPosition(5)")
+    with page.expect_response(re.compile(r"/api/map/point/5$")) as answer:
+        page.mouse.move(at["x"], at["y"])
+    title = answer.value.json()["title"]
+    expect(page.locator("#picture-hover")).to_contain_text(title[:40])
+    page.mouse.click(at["x"], at["y"])
+    expect(page.locator("#picture-card .card-title")).to_have_text(title)

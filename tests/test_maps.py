@@ -194,3 +194,14 @@ def test_map_command_mistakes_are_one_line(seed_index, tmp_path):
     one_error(run(["map", "zebra migration patterns", "-i", seed_index, "-o", tmp_path / "a.png"], tmp_path), 4)
     one_error(run(["map", "KO codes", "-i", seed_index, "-o", tmp_path], tmp_path), 2)
     assert not (tmp_path / "a.png").exists()
+
+
+def test_a_big_collection_leaves_titles_out_of_the_scene(seed_rec, monkeypatch):
+    """Above MAX_INLINE_TITLES the scene carries positions and colours only; the page asks /api/map/point."""
+    from recommender.maps import collection
+
+    monkeypatch.setattr(collection, "MAX_INLINE_TITLES", 10)
+    scene = collection.collection_scene(seed_rec).to_dict()
+    assert scene["ids"] is None and scene["titles"] is None and scene["years"] is None
+    assert len(scene["x"]) == len(scene["color"]) == len(seed_rec)
+    assert len(json.dumps(scene)) < 60 * len(seed_rec) + 5_000  # a few numbers a point, not its title
