@@ -23,8 +23,10 @@ def map_command(
     k: int = typer.Option(30, "-k", "--k", min=5, max=60, help="Neighbours around the paper (neighbourhood only)."),
     as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
 ):
-    """A picture a user can put in slides: PAPER's neighbourhood, or (no PAPER) the collection map, `--query`'s
-    results ringed. Drawn by the code that draws the web page's pictures."""
+    """Draw a paper's neighbourhood, or the collection map, into an HTML, PNG or SVG file.
+
+    PAPER: its 30 nearest papers and the lines between the most similar. No PAPER: every paper of the index at its
+    place on the map, --query's best results ringed. Drawn by the code that draws the web page's pictures."""
     want_json(as_json)
     from ..errors import InputError, UsageError
     from ..maps.draw import format_of, render
