@@ -13,6 +13,9 @@ Sections (figures are medians over --repeats unless said otherwise):
          with the default encoder, an `add` of 10 papers.
   cold   time to first result of a fresh `recommender search` / `similar` process on the 1K index, and of
          the obvious script (import sentence-transformers, load the model, encode, IndexFlatIP search).
+  map    the collection map's layout (recommender.maps.layout, run by every build, add and remove): seconds
+         and peak memory of a fresh process laying out N synthetic papers, per --map-sizes; above
+         layout.MAX_MAP_PAPERS the build skips it (the manifest says so).
   scale  per corpus size and index type, on synthetic vectors: build time and peak memory, size on disk,
          query latency p50/p99 (cold process and warm, single and batched of 64), recall@10 against
          exact search, peak memory of the query process; the obvious IndexFlatIP read into memory beside it.
@@ -291,6 +294,9 @@ def write_base_index(folder: Path, vectors: np.ndarray) -> None:
     from recommender.index.vectors import build_faiss
     from recommender.records import Paper
 
+    from recommender.maps import layout
+
+    layout.MAX_MAP_PAPERS = 0  # the map's layout has its own section ("map"); here it would only add minutes
     papers = [Paper(id=f"s{i}", title=f"synthetic paper {i}") for i in range(len(vectors))]
     index, params = build_faiss(vectors, "flat")
     manifest = {"model": {"name": "synthetic", "fingerprint": "-"}, "dimension": int(vectors.shape[1]),
@@ -312,6 +318,36 @@ def child_build(folder: str, kind: str) -> None:
 
     faiss.write_index(index, str(Path(folder) / "vectors.faiss.new"))
     print(json.dumps({"build_s": seconds, "peak_rss_mb": memory_mb()["peak_rss_mb"], "params": params}))
+
+
+def child_map(vectors_file: str) -> None:
+    from recommender.maps import layout
+
+    vectors = np.load(vectors_file)
+    baseline = memory_mb()["peak_rss_mb"]
+    started = time.perf_counter()
+    coords, block = layout.compute(vectors)
+    seconds = time.perf_counter() - started
+    print(json.dumps({"layout_s": seconds, "peak_rss_mb": memory_mb()["peak_rss_mb"], "before_mb": baseline,
+                      "method": block.get("method"), "skipped": block.get("skipped")}))
+
+
+def bench_map(args, work: Path) -> dict:
+    """The map's layout per size, on synthetic vectors clustered like real abstracts (see `synthetic`)."""
+    from recommender.maps import layout
+
+    parents = parent_vectors()
+    result = {"limit": layout.MAX_MAP_PAPERS, "sizes": {}}
+    for n in args.map_sizes:
+        print(f"map: {n} papers", file=sys.stderr, flush=True)
+        path = work / f"map-{n}.npy"
+        np.save(path, synthetic(parents, n, seed=n))
+        result["sizes"][str(n)] = run_child([str(Path(__file__).resolve()), "_map", str(path)])
+        path.unlink()
+        print(f"  {result['sizes'][str(n)]['layout_s']:.1f} s, peak {result['sizes'][str(n)]['peak_rss_mb']:.0f} MB",
+              file=sys.stderr, flush=True)
+    result["load_average"] = os.getloadavg()
+    return result
 
 
 def child_query(folder: str, queries_file: str, obvious: bool) -> None:
@@ -497,12 +533,16 @@ def table(results: dict) -> str:
 
 
 def main(argv=None) -> None:
-    if argv is None and len(sys.argv) > 1 and sys.argv[1] in ("_build", "_query"):
+    if argv is None and len(sys.argv) > 1 and sys.argv[1] in ("_build", "_query", "_map"):
+        if sys.argv[1] == "_map":
+            return child_map(sys.argv[2])
         if sys.argv[1] == "_build":
             return child_build(sys.argv[2], sys.argv[3])
         return child_query(sys.argv[2], sys.argv[3], "--obvious" in sys.argv)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sections", default="text,cold,scale", help="comma-separated: text, cold, scale")
+    parser.add_argument("--sections", default="text,cold,scale,map", help="comma-separated: text, cold, scale, map")
+    parser.add_argument("--map-sizes", default="1000,10000,100000", type=lambda s: [int(x) for x in s.split(",")],
+                        help="papers laid out by the map section")
     parser.add_argument("--sizes", default="1000,10000,100000,1000000", type=lambda s: [int(x) for x in s.split(",")])
     parser.add_argument("--types", default=",".join(TYPES), type=lambda s: s.split(","))
     parser.add_argument("--queries", type=int, default=1000, help="synthetic queries per size (recall, latency)")
@@ -522,7 +562,7 @@ def main(argv=None) -> None:
     results["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                           "load_average_at_start": os.getloadavg(), "command": " ".join(sys.argv)}
     sections = args.sections.split(",")
-    for name, run in (("text", bench_text), ("cold", bench_cold), ("scale", bench_scale)):
+    for name, run in (("text", bench_text), ("cold", bench_cold), ("scale", bench_scale), ("map", bench_map)):
         if name in sections:
             started = time.perf_counter()
             results[name] = run(args, args.workdir)
@@ -554,6 +594,10 @@ def quality(files: list[Path]) -> dict:
 
 def summary(results: dict) -> str:
     out = []
+    if "map" in results:
+        out.append("map layout (papers: seconds, peak MB of the process):")
+        for n, m in sorted(results["map"]["sizes"].items(), key=lambda item: int(item[0])):
+            out.append(f"  {int(n):>9,}: {m['layout_s']:8.1f} s  {m['peak_rss_mb']:7.0f} MB  {m.get('method') or m.get('skipped')}")
     if "text" in results:
         t = results["text"]
         out.append(f"embedding {t['texts']} real abstracts (papers/s, cosine to torch):")

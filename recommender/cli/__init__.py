@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 
 from .app import app, main as _main
-from . import core, evaluate, fetch, lists, maintain, serve  # noqa: F401  (registering the commands)
+from . import core, evaluate, fetch, lists, maintain, map, serve  # noqa: F401  (registering the commands)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -125,12 +125,15 @@ def build_index(corpus: list[str | Path], index: str | Path, *, format: str | No
 
 
 def write_index(folder: Path, papers: list[Paper], vectors: np.ndarray, faiss_index, manifest: dict) -> dict:
-    """The lexical index, then every file into a temporary folder that takes `folder`'s place in one atomic
-    rename, under the index's lock (replace.atomic_dir)."""
+    """The lexical index, then every file (the map's layout included) into a temporary folder that takes
+    `folder`'s place in one atomic rename, under the index's lock (replace.atomic_dir)."""
+    from ..maps import layout as map_layout
     from ..refs import alias_keys
 
     lexical = LexicalIndex.build([p.text for p in papers])
+    coords, manifest["map"] = map_layout.compute(vectors)  # the collection map's 2D layout; before the lock (minutes when big)
     with replace.atomic_dir(folder) as tmp:
+        map_layout.save(tmp, coords)
         return storage.write_index_files(tmp, papers=papers, vectors=vectors, faiss_index=faiss_index,
                                          lexical=lexical, manifest=manifest, aliases=alias_keys)
 

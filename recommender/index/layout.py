@@ -18,11 +18,12 @@ OFFSETS = "papers.offsets.npy"
 LEXICAL = "lexical"
 ID_LOOKUP = "ids.lookup.npy"
 ALIAS_LOOKUP = "aliases.lookup.npy"
+MAP = "map.npy"  # the collection map's 2D layout (recommender.maps.layout); absent when the map was skipped
 SIZED_FILES = (VECTORS, FAISS, IDS, PAPERS, OFFSETS)
 OPTIONAL_SIZED_FILES = (ID_LOOKUP, ALIAS_LOOKUP)  # indexes written before these existed still load
 
 # Everything a build puts at the top of an index folder (manifest.json.tmp: a manifest being written).
-INDEX_ENTRIES = frozenset((MANIFEST, MANIFEST + ".tmp", LEXICAL) + SIZED_FILES + OPTIONAL_SIZED_FILES)
+INDEX_ENTRIES = frozenset((MANIFEST, MANIFEST + ".tmp", LEXICAL, MAP) + SIZED_FILES + OPTIONAL_SIZED_FILES)
 
 
 def foreign_entries(folder: Path) -> list[str]:

@@ -117,10 +117,12 @@ def create_app(index, *, model: str | None = None, threads: int | None = None, h
     app.add_middleware(HostGuard, allowed_hosts=app.state.allowed_hosts)  # added last: runs first
 
     from .lists_routes import router as lists_router
+    from .map_routes import router as map_router
     from .routes import router
 
     app.include_router(router)
     app.include_router(lists_router)
+    app.include_router(map_router)
 
     @app.get("/", include_in_schema=False)
     def page():

@@ -41,9 +41,43 @@ def recommend(body: RecommendBody, rec=Depends(get_rec)) -> dict:
 
     started = time.perf_counter()
     like, unlike = resolve_ids(rec, body.like), resolve_ids(rec, body.unlike)
-    results = recommend_papers(rec, like, unlike, body.query, body.k, method=body.method, mode=body.mode,
-                               filters=body.filters())
-    return results_body({"like": like, "unlike": unlike, "query": body.query}, results, body.mode, started)
+    if body.like_weights and len(body.like_weights) != len(body.like):
+        raise UsageError(f"like_weights: {len(body.like_weights)} weights for {len(body.like)} liked papers; give one per paper")
+    if body.like_weights and any(w != 1 for w in body.like_weights):
+        results = _weighted(rec, body, like, unlike)
+    else:
+        results = recommend_papers(rec, like, unlike, body.query, body.k, method=body.method, mode=body.mode,
+                                   filters=body.filters())
+    out = results_body({"like": like, "unlike": unlike, "query": body.query}, results, body.mode, started)
+    for item in out["results"]:
+        item["closest_like"] = closest_like(rec, item["id"], like)
+    return out
+
+
+def _weighted(rec, body: RecommendBody, like: list[str], unlike: list[str]) -> list[Result]:
+    """A centroid in which each liked paper counts its weight: its seed vector scaled before the mean."""
+    from dataclasses import replace
+
+    from ..lists.methods import rank_profile
+    from ..lists.profile import build_profile
+
+    profile = build_profile(rec, like, unlike, body.query)
+    weight_of_row = {rec.resolve(pid): w for pid, w in zip(like, body.like_weights)}
+    profile.positives[:] = [replace(seed, vector=seed.vector * weight_of_row.get(seed.row, 1.0)) for seed in profile.positives]
+    return rank_profile(rec, profile, body.k, method="centroid", mode=body.mode, filters=body.filters())
+
+
+def closest_like(rec, paper_id: str, like: list[str]) -> dict | None:
+    """The liked paper nearest to a recommendation (cosine of their vectors): where the recommendation comes from."""
+    if not like:
+        return None
+    import numpy as np
+
+    rows = [rec.row_of_id[pid] for pid in like]
+    row = rec.row_of_id[paper_id]
+    cosines = np.asarray(rec.vectors[rows], dtype=np.float32) @ np.asarray(rec.vectors[row], dtype=np.float32)
+    best = int(np.argmax(cosines))
+    return {"id": like[best], "title": rec.papers[rows[best]].title, "cosine": round(float(cosines[best]), 3)}
 
 
 @router.post("/reading-list", responses=TEXT_RESPONSE, summary="Reading list")
@@ -65,7 +99,10 @@ def reading_list(body: ReadingListBody, rec=Depends(get_rec)):
         listing = make_reading_list(rec, query=body.query, like=like, unlike=unlike, n=body.n, diversity=body.diversity,
                                     filters=body.filters(), method=body.method, mode=body.mode)
     if body.format != "json":
-        return PlainTextResponse(export(listing, body.format), media_type=MEDIA_TYPES[body.format])
+        text = export(listing, body.format)
+        if body.format == "markdown":
+            text = retitle(text, body.title)
+        return PlainTextResponse(text, media_type=MEDIA_TYPES[body.format])
     data = listing.to_dict()
     for item in data["items"]:  # what a page shows on a card, as search results have it
         paper = rec.papers[rec.row_of_id[item["id"]]]
@@ -81,7 +118,19 @@ def export_papers(body: ExportBody, rec=Depends(get_rec)):
     from ..lists import export
 
     results = [Result(rank, 0.0, rec.papers[rec.resolve(ref, fuzzy=False)]) for rank, ref in enumerate(body.ids, 1)]
-    return PlainTextResponse(export(results, body.format), media_type=MEDIA_TYPES[body.format])
+    text = export(results, body.format)
+    if body.format == "markdown":
+        text = retitle(text, body.title)
+    return PlainTextResponse(text, media_type=MEDIA_TYPES[body.format])
+
+
+def retitle(markdown: str, title: str | None) -> str:
+    """The Markdown export under the page's own heading ("Reading list", "What mine.bib is missing")."""
+    if not title or not markdown.startswith("# "):
+        return markdown
+    from ..lists.export import _md  # the export's own escaping: a title cannot inject Markdown
+
+    return f"# {_md(title)}" + markdown[markdown.index("\n"):]
 
 
 def _with_library(rec, body: ReadingListBody, like: list[str], unlike: list[str]):

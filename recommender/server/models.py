@@ -74,6 +74,9 @@ class SimilarBody(FilterParams):
 class RecommendBody(FilterParams):
     like: list[PaperRef] = Field(default_factory=list, max_length=MAX_PAPERS,
                                  description="Papers you liked: id, citation key, arXiv id, DOI or title.")
+    like_weights: list[Annotated[float, Field(gt=0, le=10)]] = Field(
+        default_factory=list, max_length=MAX_PAPERS,
+        description="How much each liked paper counts (one per `like`, default 1); weights make the method the centroid.")
     unlike: list[PaperRef] = Field(default_factory=list, max_length=MAX_PAPERS, description="Papers you did not (the same forms).")
     query: Text | None = Field(None, description="Optional words that steer the recommendations.")
     k: int = Field(10, ge=1, le=MAX_K)
@@ -96,11 +99,15 @@ class ReadingListBody(FilterParams):
     method: Method = "auto"
     mode: Mode | None = None
     format: Literal["json", "markdown", "bibtex", "csv", "table"] = "json"
+    title: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        None, description="The Markdown export's heading (default: \"Reading list: \" and what it started from).")
 
 
 class ExportBody(Strict):
     ids: list[PaperRef] = Field(..., min_length=1, max_length=MAX_PAPERS,
                                 description="Papers in reading order: ids, citation keys, arXiv ids, DOIs or whole titles.")
+    title: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        None, description="The Markdown export's heading (default: \"Recommended papers\").")
     format: Literal["markdown", "bibtex", "json", "csv", "table"] = "bibtex"
 
 
@@ -139,6 +146,9 @@ class ResultOut(BaseModel):
     venue: str | None = None
     has_code: bool = False
     reason: str | None = None
+    why: Any = Field(None, description="Why the paper is there, when the ranking says (retriever ranks, shared words, closest seed).")
+    closest_like: dict | None = Field(None, description="Recommendations: the liked paper this one is closest to "
+                                                        "(`id`, `title`, `cosine`).")
 
 
 class ResultsOut(BaseModel):
@@ -160,7 +170,9 @@ class ErrorOut(BaseModel):
 def result_out(result: Result) -> dict:
     """Result.to_dict() (the CLI's JSON) plus what a page shows on a card."""
     paper = result.paper
-    return {**result.to_dict(), "abstract": paper.abstract, "authors_truncated": paper.authors_truncated,
+    why = getattr(result, "why", None)  # the rankings' own explanation, where the library gives one
+    extra = {"why": why.to_dict() if hasattr(why, "to_dict") else why} if why is not None else {}
+    return {**result.to_dict(), **extra, "abstract": paper.abstract, "authors_truncated": paper.authors_truncated,
             "venue": paper.venue, "has_code": paper.has_code}
 
 
