@@ -79,11 +79,14 @@ def query_encoder_kind(build_kind: str) -> str:
 def build_index(corpus: list[str | Path], index: str | Path, *, format: str | None = None, model: str | None = None,
                 encoder: str = "auto", index_type: str = "auto", progress: bool = True, use_cache: bool = True,
                 dedup_titles: bool = True, cache_path: Path | None = None, engine: str = "local",
-                address: str | None = None, workers: int | None = None, staging: str | Path | None = None) -> BuildReport:
+                address: str | None = None, workers: int | None = None, staging: str | Path | None = None,
+                stream: bool | None = None) -> BuildReport:
     """`cache_path` puts the embedding cache in another file (benchmarks measure a cold and a warm cache with it).
 
     `engine="ray"` embeds on a Ray cluster (`address`: auto, ray://HOST:PORT, or a local Ray when None) through
-    the `staging` folder, with `workers` actors; the index it writes is the one a local build writes."""
+    the `staging` folder, with `workers` actors; the index it writes is the one a local build writes.
+    `stream` keeps papers, vectors and the lexical index on disk while building (stream_build.py); by default a
+    build streams when its corpus files exceed stream_build.STREAM_ABOVE_BYTES."""
     from ..embed import load_encoder, resolve_model
     from ..embed.cache import embed_with_cache
     from ..ingest import read_corpus
@@ -95,6 +98,13 @@ def build_index(corpus: list[str | Path], index: str | Path, *, format: str | No
     replace.check_corpus_outside(folder, corpus)
     kind = choose_encoder_kind(encoder)
     check_engine(engine, kind, address, workers, staging)
+    from .stream_build import build_streamed, check_streamable, should_stream
+
+    if should_stream([Path(p) for p in corpus], stream):
+        check_streamable(engine)
+        return build_streamed([Path(p) for p in corpus], folder, format=format, model_ref=resolve_model(model), kind=kind,
+                              index_type=index_type, progress=progress, use_cache=use_cache, dedup_titles=dedup_titles,
+                              cache_path=cache_path, started=started)
     report = read_corpus([Path(p) for p in corpus], format=format, dedup_titles=dedup_titles)
     papers = report.papers
     chosen_type = choose_index_type(index_type, len(papers))

@@ -21,8 +21,9 @@ import contextlib
 import hashlib
 import json
 import os
+from array import array
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -71,16 +72,28 @@ def updating(folder: Path) -> Iterator[dict]:
         yield manifest
 
 
-def write_index_files(folder: Path, *, papers: list[Paper], vectors: np.ndarray, faiss_index, lexical, manifest: dict,
-                      aliases=None) -> dict:
+def write_index_files(folder: Path, *, papers: Sequence[Paper], vectors: np.ndarray, faiss_index, lexical, manifest: dict,
+                      aliases=None, scratch: Sequence[Path] = ()) -> dict:
     """Write every file of an index into `folder` (a temporary folder); returns the completed manifest.
 
-    `aliases(paper) -> list[str]` gives the normalised references a paper answers to (for aliases.lookup.npy)."""
+    `aliases(paper) -> list[str]` gives the normalised references a paper answers to (for aliases.lookup.npy).
+    `papers` may be any sequence read in one pass at a time (a streamed build's spool file): the papers are
+    written one by one, and the id tables hold two integers a key. `vectors` may already be `folder`'s
+    vectors.npy (memory-mapped, written as they were computed). A `lexical` with a `recipe` (the streamed,
+    possibly sharded index) sets the manifest's `lexical` block. `scratch` files are deleted before the
+    checksums are taken."""
     import faiss
 
-    np.save(folder / VECTORS, np.ascontiguousarray(vectors, dtype=np.float32))
+    if not (isinstance(vectors, np.memmap) and vectors.filename and Path(vectors.filename) == (folder / VECTORS).resolve()):
+        np.save(folder / VECTORS, np.ascontiguousarray(vectors, dtype=np.float32))
+    else:
+        vectors.flush()
     faiss.write_index(faiss_index, str(folder / FAISS))
-    (folder / IDS).write_text(json.dumps([p.id for p in papers], ensure_ascii=False), encoding="utf-8")
+    with open(folder / IDS, "w", encoding="utf-8") as fh:  # json.dumps(ids) written piece by piece
+        fh.write("[")
+        for row, paper in enumerate(papers):
+            fh.write((", " if row else "") + json.dumps(paper.id, ensure_ascii=False))
+        fh.write("]")
     write_key_lookup(folder / ID_LOOKUP, ((p.id, row) for row, p in enumerate(papers)))
     if aliases is not None:
         write_key_lookup(folder / ALIAS_LOOKUP, ((key, row) for row, p in enumerate(papers) for key in aliases(p)))
@@ -91,10 +104,14 @@ def write_index_files(folder: Path, *, papers: list[Paper], vectors: np.ndarray,
             fh.write(json.dumps(paper.to_dict(), ensure_ascii=False).encode("utf-8") + b"\n")
     np.save(folder / OFFSETS, offsets)
     lexical.save(folder / LEXICAL)
+    for path in scratch:
+        Path(path).unlink(missing_ok=True)
     from .replace import crash_point
 
     crash_point("files-written")
     manifest = dict(manifest)
+    if getattr(lexical, "recipe", None) is not None:
+        manifest["lexical"] = lexical.recipe
     manifest["format_version"] = FORMAT_VERSION
     manifest.update(integrity.describe(folder))  # files (sizes) and checksums, of every file but the manifest
     write_json(folder / MANIFEST, manifest)  # last: its presence marks a complete index
@@ -227,7 +244,11 @@ def key_hash(key: str) -> int:
 
 def write_key_lookup(path: Path, pairs) -> None:
     """Save (key, row) pairs as a (2, n) int64 array: key hashes sorted (ties by row), and their rows."""
-    items = np.array([(key_hash(key), row) for key, row in pairs], dtype=np.int64).reshape(-1, 2)
+    hashes, rows = array("q"), array("q")  # 16 bytes a key, not a Python tuple's ~100
+    for key, row in pairs:
+        hashes.append(key_hash(key))
+        rows.append(row)
+    items = np.stack([np.frombuffer(hashes, dtype=np.int64), np.frombuffer(rows, dtype=np.int64)], axis=1).reshape(-1, 2)
     order = np.lexsort((items[:, 1], items[:, 0]))
     np.save(path, np.ascontiguousarray(items[order].T))
 
