@@ -119,7 +119,7 @@ class _PaperLists(_RowsByKey):
             def append(self, paper):
                 table.add(key, paper)
 
-        return _Appender(self._candidates(key))
+        return _Appender()  # the Merger only appends to it
 
 
 class _PaperById(_RowsByKey):
@@ -160,6 +160,8 @@ class SpooledMerger(Merger):
         return paper._spool_row
 
     def paper_at(self, row: int) -> Paper:
+        if row == len(self.spool) and self._incoming is not None:
+            return self._incoming  # registered under its keys before add() appends it
         return self.spool[row]
 
     def _absorb(self, kept: Paper, paper: Paper) -> list[str]:
