@@ -131,13 +131,9 @@ def _text_chunks(papers):
 
 
 def _describe_files(corpus: list[Path], papers) -> list[dict]:
-    """build.describe_file for every file, counting the papers of each in one pass."""
-    counts = {Path(p).name: 0 for p in corpus}
-    for paper in papers:
-        name = (paper.source or "").rsplit(":", 1)[0]
-        if name in counts:
-            counts[name] += 1
-    return [{"path": str(Path(p).resolve()), "sha256": storage.sha256_file(Path(p)), "papers": counts[Path(p).name]}
+    """build.describe_file for every file, with the papers of each counted as they were spooled."""
+    counts = papers.per_file
+    return [{"path": str(Path(p).resolve()), "sha256": storage.sha256_file(Path(p)), "papers": counts.get(Path(p).name, 0)}
             for p in corpus]
 
 

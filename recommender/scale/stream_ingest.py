@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..errors import InputError
+from ..index.storage import paper_record
 from ..ingest import files as ingest_files
 from ..ingest.ids import normalise_title
 from ..ingest.merge import Merger
@@ -38,11 +39,16 @@ class SpooledPapers:
         self._offsets = array("q")
         self._patches: dict[int, dict] = {}
         self._reader = None
+        self.without_abstract = 0  # counted as papers come: a duplicate's identifiers never change an abstract
+        self.per_file: dict[str, int] = {}  # papers kept per source file name
 
     def append(self, paper: Paper) -> None:
         self._offsets.append(self._out.tell())
-        self._out.write(json.dumps(paper.to_dict(), ensure_ascii=False).encode("utf-8") + b"\n")
+        self._out.write(json.dumps(paper_record(paper), ensure_ascii=False).encode("utf-8") + b"\n")
         paper._spool_row = len(self._offsets) - 1
+        self.without_abstract += not paper.abstract.strip()
+        name = (paper.source or "").rsplit(":", 1)[0]
+        self.per_file[name] = self.per_file.get(name, 0) + 1
 
     def patch(self, row: int, **fields) -> None:
         self._patches.setdefault(row, {}).update(fields)
@@ -206,7 +212,7 @@ def read_corpus_streamed(paths: Iterable[str | Path], spool: Path, format: str |
         merger.merge_warnings.clear()
     if not report.files:
         raise InputError("no corpus file given; pass at least one file")
-    report.without_abstract = sum(1 for paper in papers if not paper.abstract.strip())
+    report.without_abstract = papers.without_abstract
     return report
 
 
