@@ -469,6 +469,7 @@ def bench_scaleout(args, work: Path) -> dict:
         out["streamed_build"] = run_child([__file__, "_streamed", str(corpus), str(work / "scaleout-streamed")],
                                           timeout=6 * 3600)
         out["streamed_build"]["corpus_mb"] = corpus.stat().st_size / 2**20
+        out.setdefault("streamed_points", {})[str(args.stream_papers)] = out["streamed_build"]
         if not args.keep:
             shutil.rmtree(work / "scaleout-streamed", ignore_errors=True)
     if args.lexical_papers:
@@ -617,6 +618,43 @@ def plot(results: dict, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def plot_scaleout(results: dict, path: Path) -> None:
+    """Build time of each engine, the streamed build's peak memory, lexical query p50 of one index and of shards."""
+    so = results.get("scaleout")
+    if not so:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (build, memory, lexical) = plt.subplots(1, 3, figsize=(14, 4))
+    if "ray_vs_local" in so:
+        r = so["ray_vs_local"]
+        build.bar(["local", "ray (local Ray)"], [r["local"]["wall_s"], r["ray"]["wall_s"]], color=["tab:blue", "tab:orange"])
+        build.set(ylabel="seconds (whole build, fresh process)",
+                  title=f"Build of {r['papers']:,} real papers on {r['cpus']} cores")
+    points = sorted(so.get("streamed_points", {}).items(), key=lambda kv: int(kv[0]))
+    if points:
+        ns = [int(n) for n, _ in points]
+        memory.plot(ns, [p["peak_rss_mb"] / 1024 for _, p in points], "o-", label="streamed build: peak RSS")
+        memory.plot(ns, [p["private_mb"] / 1024 for _, p in points], "s:", label="private at the end")
+        memory.axhline(16, color="grey", lw=0.8, label="16 GB")
+        memory.set(xscale="log", xlabel="papers", ylabel="GB", title="Memory of a streamed build")
+        memory.legend(fontsize=8)
+    if "sharded_lexical" in so:
+        x = so["sharded_lexical"]
+        lexical.bar(["one bm25s index", f"{x['recipe'].get('shards', 1)} shards"], [x["single_p50_ms"], x["sharded_p50_ms"]],
+                    color=["tab:blue", "tab:green"])
+        lexical.set(ylabel="ms per query (top 10), p50",
+                    title=f"Lexical at {x['papers']:,} papers: {x['equal_top10']}/{x['queries']} equal")
+    for ax in (build, memory, lexical):
+        ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
 def table(results: dict) -> str:
     lines = []
     sizes = results.get("scale", {}).get("sizes", {})
@@ -672,7 +710,11 @@ def main(argv=None) -> None:
     for name, run in (("text", bench_text), ("cold", bench_cold), ("scale", bench_scale), ("scaleout", bench_scaleout)):
         if name in sections:
             started = time.perf_counter()
+            previous = results.get(name, {})
             results[name] = run(args, args.workdir)
+            if name == "scaleout":  # streamed builds of other sizes (--merge) stay on the memory curve
+                results[name]["streamed_points"] = {**previous.get("streamed_points", {}),
+                                                    **results[name].get("streamed_points", {})}
             results[name]["section_s"] = time.perf_counter() - started
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps(results, indent=2) + "\n")  # a long run keeps what it finished
@@ -681,6 +723,7 @@ def main(argv=None) -> None:
     results["machine"]["load_average_at_end"] = os.getloadavg()
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     plot(results, args.plot or args.out.with_suffix(".png"))
+    plot_scaleout(results, (args.plot or args.out.with_suffix(".png")).with_name("scaleout.png"))
     print(summary(results))
 
 

@@ -130,3 +130,25 @@ def test_ivfpq_added_in_pieces_is_the_index_added_at_once(monkeypatch, tmp_path)
     pieces, params = vec.build_faiss(mapped, "ivfpq")  # as a streamed build hands it over
     assert faiss.serialize_index(whole).tobytes() == faiss.serialize_index(pieces).tobytes()
     assert params["trained_on"] == 3_000
+
+
+def test_cli_build_stream(seed_listing, tmp_path):
+    import subprocess
+    import sys
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "recommender", "build", str(seed_listing), *map(str, args)],
+                              capture_output=True, text=True, timeout=300)
+
+    proc = run("--index", tmp_path / "s", "--stream", "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["manifest"]["counts"]["papers"] == 50 and out["embedded"] + out["reused"] == 50
+    build_index([seed_listing], tmp_path / "m", progress=False)
+    assert (tmp_path / "s" / "papers.jsonl").read_bytes() == (tmp_path / "m" / "papers.jsonl").read_bytes()
+    bad = run("--index", tmp_path / "x", "--stream", "--engine", "ray")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert [line for line in bad.stderr.splitlines() if line.startswith("error:")] == [
+        "error: --stream builds with --engine local only (a Ray build reads the corpus into memory: ~3 KB a paper); "
+        "drop one of the two"]
+    assert not (tmp_path / "x").exists()

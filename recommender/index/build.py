@@ -98,10 +98,11 @@ def build_index(corpus: list[str | Path], index: str | Path, *, format: str | No
     replace.check_corpus_outside(folder, corpus)
     kind = choose_encoder_kind(encoder)
     check_engine(engine, kind, address, workers, staging)
-    from .stream_build import build_streamed, check_streamable, should_stream
+    from .stream_build import build_streamed, check_streamable, should_stream  # noqa: I001
 
-    if should_stream([Path(p) for p in corpus], stream):
+    if stream and engine != "local":
         check_streamable(engine)
+    if engine == "local" and should_stream([Path(p) for p in corpus], stream):
         return build_streamed([Path(p) for p in corpus], folder, format=format, model_ref=resolve_model(model), kind=kind,
                               index_type=index_type, progress=progress, use_cache=use_cache, dedup_titles=dedup_titles,
                               cache_path=cache_path, started=started)

@@ -145,5 +145,5 @@ def _version() -> str:
 
 def check_streamable(engine: str) -> None:
     if engine != "local":
-        raise UsageError("a streamed build (--stream, or a corpus over 512 MB) embeds locally for now; "
-                         "drop --engine ray, or split the corpus")
+        raise UsageError("--stream builds with --engine local only (a Ray build reads the corpus into memory: "
+                         "~3 KB a paper); drop one of the two")
