@@ -84,6 +84,7 @@ def build_streamed(corpus: list[Path], folder: Path, *, format: str | None, mode
 def _embed_in_chunks(encoder, papers, vectors: np.ndarray, progress: bool, use_cache: bool, cache_path):
     from ..embed import clipped_texts
     from ..embed.cache import embed_with_cache
+    from .vectors import release_pages
 
     computed, clipped, probes = 0, [], []
     n = len(papers)
@@ -98,6 +99,7 @@ def _embed_in_chunks(encoder, papers, vectors: np.ndarray, progress: bool, use_c
         nonlocal computed, start
         part, fresh = embed_with_cache(encoder, texts, progress=False, use_cache=use_cache, cache_path=cache_path)
         vectors[start:start + len(texts)] = part
+        release_pages(vectors)
         computed += fresh
         clipped.extend(ids[i] for i in clipped_texts(encoder, texts))
         if not probes:
