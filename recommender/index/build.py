@@ -169,6 +169,7 @@ def write_index(folder: Path, papers: list[Paper], vectors: np.ndarray, faiss_in
     from ..refs import alias_keys
 
     lexical = LexicalIndex.build([p.text for p in papers])
+    manifest = dict(manifest, lexical=LEXICAL_PARAMS)  # one index, also where `add` rewrites a sharded one
     with replace.atomic_dir(folder) as tmp:
         return storage.write_index_files(tmp, papers=papers, vectors=vectors, faiss_index=faiss_index,
                                          lexical=lexical, manifest=manifest, aliases=alias_keys)
