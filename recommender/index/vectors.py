@@ -107,8 +107,10 @@ def build_faiss(vectors: np.ndarray, index_type: str, *, seed: int = 0) -> tuple
             clustering.min_points_per_centroid = 1  # small corpora: fewer points per cell is fine, refine corrects it
         sample = ivfpq_training_size(n, shape)
         rows = np.sort(np.random.default_rng(seed).choice(n, size=sample, replace=False))
-        index.train(np.ascontiguousarray(vectors[rows], dtype=np.float32))
-        release_pages(vectors)
+        training = np.ascontiguousarray(vectors[rows], dtype=np.float32)
+        release_pages(vectors)  # the sample is copied: the pages read for it need not stay
+        index.train(training)
+        del training
         for start in range(0, n, IVFPQ_ADD_ROWS):
             index.add(np.ascontiguousarray(vectors[start:start + IVFPQ_ADD_ROWS], dtype=np.float32))
             release_pages(vectors)
