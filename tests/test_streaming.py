@@ -82,6 +82,9 @@ def test_streamed_build_with_lexical_shards_ranks_as_one_index(seed_listing, tmp
     report = build_index([seed_listing], tmp_path / "sharded", progress=False, stream=True)
     assert report.manifest["lexical"]["shards"] == 3 and report.manifest["lexical"]["statistics"] == "whole corpus"
     assert (tmp_path / "sharded" / "lexical" / "shard-00002").is_dir()
+    from recommender.index.verify import verify_index
+
+    assert verify_index(tmp_path / "sharded").problems == []  # checksums cover the shards; verify loads them
     one, sharded = Recommender.open(tmp_path / "one"), Recommender.open(tmp_path / "sharded")
     for query in ("backdoor attacks", "Reed-Muller codes", "private fine-tuning of language models", "dataset design"):
         for mode in ("lexical", "hybrid"):
