@@ -19,6 +19,12 @@ Sections (figures are medians over --repeats unless said otherwise):
   scale  per corpus size and index type, on synthetic vectors: build time and peak memory, size on disk,
          query latency p50/p99 (cold process and warm, single and batched of 64), recall@10 against
          exact search, peak memory of the query process; the obvious IndexFlatIP read into memory beside it.
+  scaleout  (`--sections scaleout`; not in the default run) the Ray engine against the local build on the same
+         real papers and cores (--scaleout-papers; overhead and throughput, and that the vectors are equal);
+         peak memory of a streamed build of --stream-papers synthetic papers (words drawn from the real
+         abstracts; the encoder replaced by a hash-seeded stand-in, since 10M real embeddings take ~93
+         core-hours); the sharded lexical index against one bm25s index at --lexical-papers papers: equal
+         scores on real queries, and query p50 of each.
 Synthetic vectors: real abstract vectors (the three dev collections) as parents; each synthetic paper is
 a parent plus Gaussian noise with the real collection's own covariance (scaled by SPREAD), normalised.
 At 100K papers a query's nearest neighbours then have cosines 0.79 (top 1) and 0.71 (10th), against
@@ -480,6 +486,141 @@ def bench_scale(args, work: Path) -> dict:
 
 # --- report ------------------------------------------------------------------------------------------------
 
+# --- scaleout: the Ray engine, a streamed build, the sharded lexical index -------------------------------
+
+def bench_scaleout(args, work: Path) -> dict:
+    out: dict = {}
+    if args.scaleout_papers:
+        corpus = write_corpus(work / "scaleout-real.jsonl", real_papers(args.scaleout_papers, seed=3), "r")
+        builds = {engine: run_child([__file__, "_engine_build", str(corpus), str(work / f"scaleout-{engine}"), engine])
+                  for engine in ("local", "ray")}
+        same = (work / "scaleout-local" / "vectors.npy").read_bytes() == (work / "scaleout-ray" / "vectors.npy").read_bytes() \
+            and (work / "scaleout-local" / "vectors.faiss").read_bytes() == (work / "scaleout-ray" / "vectors.faiss").read_bytes()
+        local, ray = builds["local"], builds["ray"]
+        out["ray_vs_local"] = {"papers": local["papers"], "cpus": os.cpu_count(), "local": local, "ray": ray,
+                               "overhead_s": ray["wall_s"] - local["wall_s"],
+                               "throughput_ratio": local["wall_s"] / ray["wall_s"], "identical_vectors_and_faiss": same}
+    if args.stream_papers:
+        corpus = synthetic_corpus(work / "scaleout-synthetic.jsonl", args.stream_papers)
+        out["streamed_build"] = run_child([__file__, "_streamed", str(corpus), str(work / "scaleout-streamed")],
+                                          timeout=6 * 3600)
+        out["streamed_build"]["corpus_mb"] = corpus.stat().st_size / 2**20
+        out.setdefault("streamed_points", {})[str(args.stream_papers)] = out["streamed_build"]
+        if not args.keep:
+            shutil.rmtree(work / "scaleout-streamed", ignore_errors=True)
+    if args.lexical_papers:
+        corpus = synthetic_corpus(work / f"scaleout-lexical-{args.lexical_papers}.jsonl", args.lexical_papers)
+        out["sharded_lexical"] = run_child([__file__, "_lexical", str(corpus), str(work / "scaleout-lexical"),
+                                            str(args.lexical_shard_rows)], timeout=6 * 3600)
+    return out
+
+
+def synthetic_corpus(path: Path, n: int, seed: int = 5) -> Path:
+    """n papers whose titles and abstracts are words drawn, with their frequencies, from the real abstracts."""
+    if path.is_file() and sum(1 for _ in open(path, "rb")) == n:
+        return path
+    import re
+    from collections import Counter
+
+    counts = Counter(w for p in real_papers() for w in re.findall(r"[A-Za-z][A-Za-z-]+", f"{p.title} {p.abstract}"))
+    words = np.array(list(counts))
+    weights = np.array(list(counts.values()), dtype=np.float64)
+    weights /= weights.sum()
+    rng = np.random.default_rng(seed)
+    with open(path, "w", encoding="utf-8") as out:
+        for start in range(0, n, 10_000):
+            size = min(10_000, n - start)
+            drawn = words[rng.choice(len(words), size=(size, 170), p=weights)]
+            lengths = rng.integers(80, 170, size=size)
+            for i in range(size):
+                out.write(json.dumps({"id": f"s{start + i}", "title": " ".join(drawn[i, :10]),
+                                      "abstract": " ".join(drawn[i, 10:lengths[i]]), "year": 1990 + (start + i) % 35}) + "\n")
+    return path
+
+
+class StandInEncoder:
+    """The encoder's interface at a fraction of its cost: a vector seeded by the text's CRC (so equal texts agree)."""
+
+    kind = "onnx-int8"
+    dim = 384
+    max_tokens = 256
+    max_chars = 256 * 32
+
+    def __init__(self, model):
+        from recommender.embed import recipe_for
+
+        self.model = model
+        self.recipe = recipe_for(self.kind)
+
+    def encode(self, texts, *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        import zlib
+
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            out[i] = np.random.default_rng(zlib.crc32(text.encode())).standard_normal(self.dim)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def child_engine_build(corpus: str, folder: str, engine: str) -> None:
+    from recommender.index.build import build_index
+
+    shutil.rmtree(folder, ignore_errors=True)
+    staging = Path(folder + "-staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    started = time.perf_counter()
+    report = build_index([corpus], folder, progress=False, use_cache=False, engine=engine,
+                         staging=staging if engine == "ray" else None)
+    seconds = time.perf_counter() - started
+    shutil.rmtree(staging, ignore_errors=True)
+    print(json.dumps({"papers": len(report.ingest.papers), "build_s": seconds,
+                      "papers_per_s": len(report.ingest.papers) / seconds, "engine": report.manifest["engine"],
+                      "peak_rss_mb": memory_mb()["peak_rss_mb"]}))
+
+
+def child_streamed(corpus: str, folder: str) -> None:
+    import recommender.embed as embed
+    from recommender.index.build import build_index
+
+    embed.load_encoder = lambda model=None, kind="torch": StandInEncoder(model)
+    shutil.rmtree(folder, ignore_errors=True)
+    started = time.perf_counter()
+    report = build_index([corpus], folder, progress=False, use_cache=False, stream=True)
+    print(json.dumps({"papers": len(report.ingest.papers), "build_s": time.perf_counter() - started,
+                      "index": report.manifest["index"], "lexical": report.manifest["lexical"],
+                      "index_folder_mb": folder_mb(Path(folder)), **memory_mb()}))
+
+
+def child_lexical(corpus: str, folder: str, shard_rows: str) -> None:
+    from recommender.index.lexical import LexicalIndex
+
+    texts = [f"{r['title']}. {r['abstract']}" for r in map(json.loads, open(corpus, encoding="utf-8"))]
+    shutil.rmtree(folder, ignore_errors=True)
+    started = time.perf_counter()
+    recipe = LexicalIndex.build_streamed(lambda: (texts[i:i + 100_000] for i in range(0, len(texts), 100_000)),
+                                         Path(folder), shard_rows=int(shard_rows))
+    sharded_build_s = time.perf_counter() - started
+    started = time.perf_counter()
+    single = LexicalIndex.build(texts)
+    single_build_s = time.perf_counter() - started
+    sharded = LexicalIndex.load(Path(folder), len(texts))
+    queries = [q["text"] for name in COLLECTIONS for q in map(json.loads, open(BENCHMARKS / name / "queries.jsonl"))][:200]
+    equal_scores = equal_top = 0
+    times: dict = {"single": [], "sharded": []}
+    for query in queries:
+        for name, index in (("single", single), ("sharded", sharded)):
+            t0 = time.perf_counter()
+            index.top(query, 10)
+            times[name].append((time.perf_counter() - t0) * 1000)
+        equal_scores += bool(np.array_equal(single.scores(query), sharded.scores(query)))
+        rows_a, scores_a = single.top(query, 10)
+        rows_b, scores_b = sharded.top(query, 10)
+        equal_top += bool(np.array_equal(rows_a, rows_b) and np.array_equal(scores_a, scores_b))
+    print(json.dumps({"papers": len(texts), "recipe": recipe, "queries": len(queries), "equal_scores": equal_scores,
+                      "equal_top10": equal_top, "sharded_build_s": sharded_build_s, "single_build_s": single_build_s,
+                      "single_p50_ms": pct(times["single"], 50), "sharded_p50_ms": pct(times["sharded"], 50),
+                      "sharded_folder_mb": folder_mb(Path(folder))}))
+
+
 def plot(results: dict, path: Path) -> None:
     import matplotlib
 
@@ -513,6 +654,43 @@ def plot(results: dict, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def plot_scaleout(results: dict, path: Path) -> None:
+    """Build time of each engine, the streamed build's peak memory, lexical query p50 of one index and of shards."""
+    so = results.get("scaleout")
+    if not so:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (build, memory, lexical) = plt.subplots(1, 3, figsize=(14, 4))
+    if "ray_vs_local" in so:
+        r = so["ray_vs_local"]
+        build.bar(["local", "ray (local Ray)"], [r["local"]["wall_s"], r["ray"]["wall_s"]], color=["tab:blue", "tab:orange"])
+        build.set(ylabel="seconds (whole build, fresh process)",
+                  title=f"Build of {r['papers']:,} real papers on {r['cpus']} cores")
+    points = sorted(so.get("streamed_points", {}).items(), key=lambda kv: int(kv[0]))
+    if points:
+        ns = [int(n) for n, _ in points]
+        memory.plot(ns, [p["peak_rss_mb"] / 1024 for _, p in points], "o-", label="streamed build: peak RSS")
+        memory.plot(ns, [p["private_mb"] / 1024 for _, p in points], "s:", label="private at the end")
+        memory.axhline(16, color="grey", lw=0.8, label="16 GB")
+        memory.set(xscale="log", xlabel="papers", ylabel="GB", title="Memory of a streamed build")
+        memory.legend(fontsize=8)
+    if "sharded_lexical" in so:
+        x = so["sharded_lexical"]
+        lexical.bar(["one bm25s index", f"{x['recipe'].get('shards', 1)} shards"], [x["single_p50_ms"], x["sharded_p50_ms"]],
+                    color=["tab:blue", "tab:green"])
+        lexical.set(ylabel="ms per query (top 10), p50",
+                    title=f"Lexical at {x['papers']:,} papers: {x['equal_top10']}/{x['queries']} equal")
+    for ax in (build, memory, lexical):
+        ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+
+
 def table(results: dict) -> str:
     lines = []
     sizes = results.get("scale", {}).get("sizes", {})
@@ -533,16 +711,23 @@ def table(results: dict) -> str:
 
 
 def main(argv=None) -> None:
-    if argv is None and len(sys.argv) > 1 and sys.argv[1] in ("_build", "_query", "_map"):
-        if sys.argv[1] == "_map":
-            return child_map(sys.argv[2])
+    children = {"_engine_build": child_engine_build, "_streamed": child_streamed, "_lexical": child_lexical,
+                "_map": child_map}
+    if argv is None and len(sys.argv) > 1 and sys.argv[1] in children:
+        return children[sys.argv[1]](*sys.argv[2:])
+    if argv is None and len(sys.argv) > 1 and sys.argv[1] in ("_build", "_query"):
         if sys.argv[1] == "_build":
             return child_build(sys.argv[2], sys.argv[3])
         return child_query(sys.argv[2], sys.argv[3], "--obvious" in sys.argv)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sections", default="text,cold,scale,map", help="comma-separated: text, cold, scale, map")
+    parser.add_argument("--sections", default="text,cold,scale,map",
+                        help="comma-separated: text, cold, scale, map, scaleout")
     parser.add_argument("--map-sizes", default="1000,10000,100000", type=lambda s: [int(x) for x in s.split(",")],
                         help="papers laid out by the map section")
+    parser.add_argument("--scaleout-papers", type=int, default=1000, help="real papers built by both engines (scaleout)")
+    parser.add_argument("--stream-papers", type=int, default=10_000_000, help="synthetic papers of the streamed build (scaleout)")
+    parser.add_argument("--lexical-papers", type=int, default=1_000_000, help="synthetic papers, sharded lexical vs one (scaleout)")
+    parser.add_argument("--lexical-shard-rows", type=int, default=250_000)
     parser.add_argument("--sizes", default="1000,10000,100000,1000000", type=lambda s: [int(x) for x in s.split(",")])
     parser.add_argument("--types", default=",".join(TYPES), type=lambda s: s.split(","))
     parser.add_argument("--queries", type=int, default=1000, help="synthetic queries per size (recall, latency)")
@@ -562,10 +747,15 @@ def main(argv=None) -> None:
     results["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                           "load_average_at_start": os.getloadavg(), "command": " ".join(sys.argv)}
     sections = args.sections.split(",")
-    for name, run in (("text", bench_text), ("cold", bench_cold), ("scale", bench_scale), ("map", bench_map)):
+    for name, run in (("text", bench_text), ("cold", bench_cold), ("scale", bench_scale), ("map", bench_map),
+                      ("scaleout", bench_scaleout)):
         if name in sections:
             started = time.perf_counter()
+            previous = results.get(name, {})
             results[name] = run(args, args.workdir)
+            if name == "scaleout":  # streamed builds of other sizes (--merge) stay on the memory curve
+                results[name]["streamed_points"] = {**previous.get("streamed_points", {}),
+                                                    **results[name].get("streamed_points", {})}
             results[name]["section_s"] = time.perf_counter() - started
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps(results, indent=2) + "\n")  # a long run keeps what it finished
@@ -574,6 +764,7 @@ def main(argv=None) -> None:
     results["machine"]["load_average_at_end"] = os.getloadavg()
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     plot(results, args.plot or args.out.with_suffix(".png"))
+    plot_scaleout(results, (args.plot or args.out.with_suffix(".png")).with_name("scaleout.png"))
     print(summary(results))
 
 

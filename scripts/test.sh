@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # Every dependency at the version the tests were run with (constraints.txt), so that no upstream release changes
 # behaviour unseen. The CPU build of PyTorch first: an unpinned torch would pull a multi-GB CUDA build.
 pip install -q -c constraints.txt torch==2.13.0
-pip install -q -c constraints.txt -e ".[serve,bench,map,test]"
+pip install -q -c constraints.txt -e ".[serve,bench,map,test,ray]"
 # Headless Chromium for the browser tests, and strace for the crash test that kills a build at its renames, from
 # Debian (nothing downloads a browser at test time).
 missing=()

@@ -77,6 +77,11 @@ def build(
     index_type: str = typer.Option("auto", "--index-type", help="auto | flat | hnsw | ivfpq."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Embed everything again, ignoring the embedding cache."),
     keep_same_titles: bool = typer.Option(False, "--keep-same-titles", help="Keep papers whose title and abstract repeat another's under a different id (benchmarks judge them separately)."),
+    engine: str = typer.Option("local", "--engine", help="local | ray (embed on a Ray cluster; pip install 'recommender[ray]')."),
+    address: Optional[str] = typer.Option(None, "--address", help="With --engine ray: auto | ray://HOST:PORT (default: a local Ray)."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="With --engine ray: embedding actors (default: one a CPU)."),
+    staging: Optional[Path] = typer.Option(None, "--staging", help="With --engine ray: a folder every worker reads and writes (shards; resumable)."),
+    stream: Optional[bool] = typer.Option(None, "--stream/--no-stream", help="Keep papers and vectors on disk while building (default: when the corpus files exceed 512 MB)."),
     as_json: bool = JsonOption,
 ):
     """Read corpus files, embed the papers and write an index folder."""
@@ -84,7 +89,8 @@ def build(
     from ..index.build import build_index
 
     report = build_index(corpus, index, format=format, model=model, encoder=encoder, index_type=index_type,
-                         progress=True, use_cache=not no_cache, dedup_titles=not keep_same_titles)
+                         progress=True, use_cache=not no_cache, dedup_titles=not keep_same_titles, engine=engine,
+                         address=address, workers=workers, staging=staging, stream=stream)
     print_build_report(report)
     if as_json:
         print(json.dumps({"index": str(report.index), "seconds": round(report.seconds, 3), "embedded": report.embedded,

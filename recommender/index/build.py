@@ -78,8 +78,15 @@ def query_encoder_kind(build_kind: str) -> str:
 
 def build_index(corpus: list[str | Path], index: str | Path, *, format: str | None = None, model: str | None = None,
                 encoder: str = "auto", index_type: str = "auto", progress: bool = True, use_cache: bool = True,
-                dedup_titles: bool = True, cache_path: Path | None = None) -> BuildReport:
-    """`cache_path` puts the embedding cache in another file (benchmarks measure a cold and a warm cache with it)."""
+                dedup_titles: bool = True, cache_path: Path | None = None, engine: str = "local",
+                address: str | None = None, workers: int | None = None, staging: str | Path | None = None,
+                stream: bool | None = None) -> BuildReport:
+    """`cache_path` puts the embedding cache in another file (benchmarks measure a cold and a warm cache with it).
+
+    `engine="ray"` embeds on a Ray cluster (`address`: auto, ray://HOST:PORT, or a local Ray when None) through
+    the `staging` folder, with `workers` actors; the index it writes is the one a local build writes.
+    `stream` keeps papers, vectors and the lexical index on disk while building (stream_build.py); by default a
+    build streams when its corpus files exceed stream_build.STREAM_ABOVE_BYTES."""
     from ..embed import load_encoder, resolve_model
     from ..embed.cache import embed_with_cache
     from ..ingest import read_corpus
@@ -89,17 +96,34 @@ def build_index(corpus: list[str | Path], index: str | Path, *, format: str | No
     # Before any work: a build replaces its folder whole, so it must not be the user's (again under the lock).
     replace.check_target(folder)
     replace.check_corpus_outside(folder, corpus)
+    kind = choose_encoder_kind(encoder)
+    check_engine(engine, kind, address, workers, staging)
+    from .stream_build import build_streamed, check_streamable, should_stream  # noqa: I001
+
+    if stream and engine != "local":
+        check_streamable(engine)
+    if engine == "local" and should_stream([Path(p) for p in corpus], stream):
+        return build_streamed([Path(p) for p in corpus], folder, format=format, model_ref=resolve_model(model), kind=kind,
+                              index_type=index_type, progress=progress, use_cache=use_cache, dedup_titles=dedup_titles,
+                              cache_path=cache_path, started=started)
     report = read_corpus([Path(p) for p in corpus], format=format, dedup_titles=dedup_titles)
     papers = report.papers
-    kind = choose_encoder_kind(encoder)
     chosen_type = choose_index_type(index_type, len(papers))
     model_ref = resolve_model(model)
     build_encoder = load_encoder(model_ref, kind)
     texts = [p.text for p in papers]
     clipped = report_clipped(build_encoder, papers, progress)
     announce = embedding_announcer(f"{model_ref.name} ({kind})") if progress else None
-    vectors, computed = embed_with_cache(build_encoder, texts, progress=progress, use_cache=use_cache, cache_path=cache_path,
-                                         announce=announce)
+    if engine == "ray":
+        from ..scale.ray_engine import embed_on_ray
+
+        run = embed_on_ray(build_encoder, [p.id for p in papers], texts, address=address, workers=workers,
+                           staging=Path(staging) if staging is not None else None, progress=progress)
+        vectors, computed, engine_block = run.vectors, run.embedded, run.manifest_block()
+    else:
+        vectors, computed = embed_with_cache(build_encoder, texts, progress=progress, use_cache=use_cache,
+                                             cache_path=cache_path, announce=announce)
+        engine_block = {"name": "local"}
     created = now()
     manifest = {
         "package_version": __version__,
@@ -107,6 +131,7 @@ def build_index(corpus: list[str | Path], index: str | Path, *, format: str | No
         "updated": created,  # add and remove set it again
         **encoder_block(build_encoder, texts[:AGREEMENT_PROBES], vectors[:AGREEMENT_PROBES]),
         "lexical": LEXICAL_PARAMS,
+        "engine": engine_block,
         "counts": {
             "papers": len(papers),
             "skipped": len(report.skipped),
@@ -124,6 +149,20 @@ def build_index(corpus: list[str | Path], index: str | Path, *, format: str | No
     return BuildReport(folder, manifest, report, computed, len(texts) - computed, time.perf_counter() - started, clipped)
 
 
+ENGINES = ("local", "ray")
+
+
+def check_engine(engine: str, kind: str, address: str | None, workers: int | None, staging) -> None:
+    if engine not in ENGINES:
+        raise UsageError(f"--engine {engine!r}: choose one of {', '.join(ENGINES)}")
+    if engine == "ray":
+        from ..scale.ray_engine import check_engine_options
+
+        check_engine_options(kind, address, Path(staging) if staging is not None else None, workers)
+    elif address is not None or workers is not None or staging is not None:
+        raise UsageError("--address, --workers and --staging go with --engine ray")
+
+
 def write_index(folder: Path, papers: list[Paper], vectors: np.ndarray, faiss_index, manifest: dict) -> dict:
     """The lexical index, then every file (the map's layout included) into a temporary folder that takes
     `folder`'s place in one atomic rename, under the index's lock (replace.atomic_dir)."""
@@ -131,6 +170,7 @@ def write_index(folder: Path, papers: list[Paper], vectors: np.ndarray, faiss_in
     from ..refs import alias_keys
 
     lexical = LexicalIndex.build([p.text for p in papers])
+    manifest = dict(manifest, lexical=LEXICAL_PARAMS)  # one index, also where `add` rewrites a sharded one
     coords, manifest["map"] = map_layout.compute(vectors)  # the collection map's 2D layout; before the lock (minutes when big)
     with replace.atomic_dir(folder) as tmp:
         map_layout.save(tmp, coords)

@@ -21,8 +21,9 @@ import contextlib
 import hashlib
 import json
 import os
+from array import array
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -71,34 +72,63 @@ def updating(folder: Path) -> Iterator[dict]:
         yield manifest
 
 
-def write_index_files(folder: Path, *, papers: list[Paper], vectors: np.ndarray, faiss_index, lexical, manifest: dict,
-                      aliases=None) -> dict:
+def write_index_files(folder: Path, *, papers: Sequence[Paper], vectors: np.ndarray, faiss_index, lexical, manifest: dict,
+                      aliases=None, scratch: Sequence[Path] = ()) -> dict:
     """Write every file of an index into `folder` (a temporary folder); returns the completed manifest.
 
-    `aliases(paper) -> list[str]` gives the normalised references a paper answers to (for aliases.lookup.npy)."""
+    `aliases(paper) -> list[str]` gives the normalised references a paper answers to (for aliases.lookup.npy).
+    `papers` may be any sequence read in one pass at a time (a streamed build's spool file): the papers are
+    written one by one, and the id tables hold two integers a key. `vectors` may already be `folder`'s
+    vectors.npy (memory-mapped, written as they were computed). A `lexical` with a `recipe` (the streamed,
+    possibly sharded index) sets the manifest's `lexical` block. `scratch` files are deleted before the
+    checksums are taken."""
     import faiss
 
-    np.save(folder / VECTORS, np.ascontiguousarray(vectors, dtype=np.float32))
+    if not (isinstance(vectors, np.memmap) and vectors.filename and Path(vectors.filename) == (folder / VECTORS).resolve()):
+        np.save(folder / VECTORS, np.ascontiguousarray(vectors, dtype=np.float32))
+    else:
+        vectors.flush()
     faiss.write_index(faiss_index, str(folder / FAISS))
-    (folder / IDS).write_text(json.dumps([p.id for p in papers], ensure_ascii=False), encoding="utf-8")
-    write_key_lookup(folder / ID_LOOKUP, ((p.id, row) for row, p in enumerate(papers)))
-    if aliases is not None:
-        write_key_lookup(folder / ALIAS_LOOKUP, ((key, row) for row, p in enumerate(papers) for key in aliases(p)))
+    # One pass over the papers (a streamed build reads them back from disk): ids.json as json.dumps(ids) would
+    # write it, papers.jsonl, and the (hash, row) pairs of both lookup tables.
     offsets = np.zeros(len(papers), dtype=np.int64)
-    with open(folder / PAPERS, "wb") as fh:
+    id_pairs, alias_pairs = (array("q"), array("q")), (array("q"), array("q"))
+    with open(folder / IDS, "w", encoding="utf-8") as ids_out, open(folder / PAPERS, "wb") as papers_out:
+        ids_out.write("[")
         for row, paper in enumerate(papers):
-            offsets[row] = fh.tell()
-            fh.write(json.dumps(paper.to_dict(), ensure_ascii=False).encode("utf-8") + b"\n")
+            ids_out.write((", " if row else "") + json.dumps(paper.id, ensure_ascii=False))
+            _add_key(id_pairs, paper.id, row)
+            for key in aliases(paper) if aliases is not None else ():
+                _add_key(alias_pairs, key, row)
+            offsets[row] = papers_out.tell()
+            papers_out.write(json.dumps(paper_record(paper), ensure_ascii=False).encode("utf-8") + b"\n")
+        ids_out.write("]")
+    save_key_lookup(folder / ID_LOOKUP, *id_pairs)
+    if aliases is not None:
+        save_key_lookup(folder / ALIAS_LOOKUP, *alias_pairs)
     np.save(folder / OFFSETS, offsets)
     lexical.save(folder / LEXICAL)
+    for path in scratch:
+        Path(path).unlink(missing_ok=True)
     from .replace import crash_point
 
     crash_point("files-written")
     manifest = dict(manifest)
+    if getattr(lexical, "recipe", None) is not None:
+        manifest["lexical"] = lexical.recipe
     manifest["format_version"] = FORMAT_VERSION
     manifest.update(integrity.describe(folder))  # files (sizes) and checksums, of every file but the manifest
     write_json(folder / MANIFEST, manifest)  # last: its presence marks a complete index
     return manifest
+
+
+_PAPER_FIELDS = tuple(Paper.__dataclass_fields__)
+
+
+def paper_record(paper: Paper) -> dict:
+    """Paper.to_dict() without dataclasses.asdict's deep copy (its fields are flat: the same JSON, a third of
+    the time of writing a large index)."""
+    return {name: getattr(paper, name) for name in _PAPER_FIELDS}
 
 
 def read_manifest(folder: Path) -> dict:
@@ -227,7 +257,19 @@ def key_hash(key: str) -> int:
 
 def write_key_lookup(path: Path, pairs) -> None:
     """Save (key, row) pairs as a (2, n) int64 array: key hashes sorted (ties by row), and their rows."""
-    items = np.array([(key_hash(key), row) for key, row in pairs], dtype=np.int64).reshape(-1, 2)
+    hashes, rows = array("q"), array("q")  # 16 bytes a key, not a Python tuple's ~100
+    for key, row in pairs:
+        _add_key((hashes, rows), key, row)
+    save_key_lookup(path, hashes, rows)
+
+
+def _add_key(pairs: tuple[array, array], key: str, row: int) -> None:
+    pairs[0].append(key_hash(key))
+    pairs[1].append(row)
+
+
+def save_key_lookup(path: Path, hashes: array, rows: array) -> None:
+    items = np.stack([np.frombuffer(hashes, dtype=np.int64), np.frombuffer(rows, dtype=np.int64)], axis=1).reshape(-1, 2)
     order = np.lexsort((items[:, 1], items[:, 0]))
     np.save(path, np.ascontiguousarray(items[order].T))
 

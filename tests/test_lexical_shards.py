@@ -1,0 +1,68 @@
+"""A lexical index split into shards scores every paper exactly as one index does (bit for bit), and a
+corpus that fits in one shard gets the plain index it always got. Real texts: SciFact abstracts and queries."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from recommender.index.lexical import LEXICAL_PARAMS, LexicalIndex, ShardedLexicalIndex, corpus_statistics
+
+
+@pytest.fixture(scope="module")
+def scifact():
+    from conftest import benchmark_dir
+
+    folder = benchmark_dir("scifact")
+    docs = [json.loads(line) for line in (folder / "corpus.jsonl").read_text(encoding="utf-8").splitlines()[:1200]]
+    texts = [f"{d['title']}\n{d['text']}" for d in docs]
+    queries = [json.loads(line)["text"] for line in (folder / "queries.jsonl").read_text(encoding="utf-8").splitlines()[:60]]
+    return texts, queries
+
+
+def chunked(texts, size):
+    return lambda: (texts[i:i + size] for i in range(0, len(texts), size))
+
+
+@pytest.mark.parametrize("shard_rows", [1, 97, 500])
+def test_shards_score_exactly_as_one_index(scifact, tmp_path, shard_rows):
+    texts, queries = scifact
+    single = LexicalIndex.build(texts)
+    block = LexicalIndex.build_streamed(chunked(texts, 333), tmp_path / "lexical", shard_rows=shard_rows)
+    assert block == {**LEXICAL_PARAMS, "shards": -(-len(texts) // shard_rows), "shard_rows": shard_rows,
+                     "statistics": "whole corpus"}
+    sharded = LexicalIndex.load(tmp_path / "lexical", len(texts))
+    assert isinstance(sharded, ShardedLexicalIndex)
+    nonzero = 0
+    for query in queries + ["", "the of and", "zzzzunknownterm"]:
+        expected = single.scores(query)
+        assert np.array_equal(sharded.scores(query), expected), query  # bit for bit
+        nonzero += int(expected.any())
+        for n in (1, 10, 2000):
+            rows, scores = single.top(query, n)
+            got_rows, got_scores = sharded.top(query, n)
+            assert np.array_equal(got_rows, rows) and np.array_equal(got_scores, scores), (query, n)
+    assert nonzero >= 50  # the queries do match papers
+
+
+def test_one_shard_is_the_plain_index(scifact, tmp_path):
+    texts, queries = scifact
+    LexicalIndex.build(texts).save(tmp_path / "today")
+    block = LexicalIndex.build_streamed(chunked(texts, 100), tmp_path / "streamed")
+    assert block == LEXICAL_PARAMS
+    assert sorted(p.name for p in (tmp_path / "streamed").iterdir()) == sorted(p.name for p in (tmp_path / "today").iterdir())
+    for path in (tmp_path / "today").iterdir():
+        assert (tmp_path / "streamed" / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_corpus_statistics_are_bm25s_own(scifact):
+    texts, _ = scifact
+    stats = corpus_statistics(chunked(texts, 250)())
+    retriever = LexicalIndex.build(texts)._retriever
+    from recommender.index.lexical import tokenize
+
+    docs = tokenize(texts)
+    assert stats.n_docs == len(texts) == retriever.scores["num_docs"]
+    assert stats.avg_doc_len == np.array([len(d) for d in docs]).mean()
+    assert stats.doc_frequencies["cell"] == sum("cell" in set(d) for d in docs) > 10
