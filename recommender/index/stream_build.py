@@ -6,6 +6,7 @@ are made (10M papers in under 16 GB; docs/performance.json, scale_out).
 - embedding: STREAM_CHUNK papers at a time through the embedding cache, into a memory-mapped vectors.npy;
 - FAISS: IVF-PQ trains on a sample sized to its cells and adds the vectors in pieces (vectors.py);
 - lexical: bm25s in shards of lexical.SHARD_ROWS papers with the whole corpus's statistics (lexical.py);
+- the collection map's layout, as any build computes it (skipped above its limit);
 - the rest of the folder is written paper by paper (storage.write_index_files).
 For a corpus that fits, every file it writes is byte for byte the file an in-memory build writes.
 """
@@ -41,6 +42,7 @@ def should_stream(corpus: list[Path], stream: bool | None) -> bool:
 def build_streamed(corpus: list[Path], folder: Path, *, format: str | None, model_ref, kind: str, index_type: str,
                    progress: bool, use_cache: bool, dedup_titles: bool, cache_path: Path | None, started: float):
     from ..embed import load_encoder
+    from ..maps import layout as map_layout
     from ..refs import alias_keys
     from ..scale.stream_ingest import read_corpus_streamed
     from .build import AGREEMENT_PROBES, BuildReport, encoder_block, now, report_clipped
@@ -73,6 +75,8 @@ def build_streamed(corpus: list[Path], folder: Path, *, format: str | None, mode
             print(f"indexing {n} vectors ({chosen_type})", file=sys.stderr)
         faiss_index, params = build_faiss(vectors, chosen_type)
         manifest["index"] = dict(params, requested=index_type)
+        coords, manifest["map"] = map_layout.compute(vectors)  # skipped, and said so, above the map's limit
+        map_layout.save(tmp, coords)
         lexical = StreamedLexical(lambda: _text_chunks(papers))
         manifest = storage.write_index_files(tmp, papers=papers, vectors=vectors, faiss_index=faiss_index,
                                              lexical=lexical, manifest=manifest, aliases=alias_keys, scratch=[spool])
