@@ -15,10 +15,9 @@ from pathlib import Path
 import pytest
 from werkzeug import Response
 
-from fetch_replay import ATOM, JSON, recorded
+from fetch_replay import ATOM, JSON, offline_setup, recorded  # noqa: F401  (an autouse fixture)
 
 import recommender.cli  # noqa: F401  (registers the commands)
-from recommender.fetch import http
 from recommender.records import Paper
 
 cli_app = importlib.import_module("recommender.cli.app")
@@ -26,13 +25,7 @@ DATA = Path(__file__).parent / "data" / "fetch"
 NEAR_MISS_TITLE = "Augmenting language models with chemistry tools"
 
 
-@pytest.fixture(autouse=True)
-def offline_setup(monkeypatch, tmp_path):
-    monkeypatch.setattr(http, "sleep", lambda seconds: None)
-    monkeypatch.setenv("RECOMMENDER_HTTP_CACHE", str(tmp_path / "http-cache.sqlite"))
-    cli_app.json_errors["enabled"] = False
-    yield
-    cli_app.json_errors["enabled"] = False  # what a --json run switched on must not leak into other tests
+
 
 
 def crossref_entry() -> str:
@@ -116,7 +109,6 @@ def test_enrich_fills_abstracts_keeps_keys_and_refuses_a_near_miss(replay, libra
 
     before = {p.source.rsplit(":", 1)[1]: p for p in read_file(library, "bibtex")[0]}
     after_papers = read_file(output, "bibtex")[0]
-    after = {p.source.rsplit(":", 1)[1]: p for p in after_papers}
     keys_before = [line.split("{", 1)[1].rstrip(",") for line in library.read_text().splitlines() if line.startswith("@")]
     keys_after = [line.split("{", 1)[1].rstrip(",") for line in output.read_text().splitlines() if line.startswith("@")]
     assert keys_after == keys_before  # every key, in order

@@ -8,23 +8,16 @@ from pathlib import Path
 import pytest
 from werkzeug import Response
 
-from fetch_replay import recorded
+from fetch_replay import offline_setup, recorded  # noqa: F401  (an autouse fixture)
 
 import recommender.cli  # noqa: F401  (registers the commands)
-from recommender.fetch import http
 
 cli_app = importlib.import_module("recommender.cli.app")
 LIBRARY = Path(__file__).parent / "data" / "ingest" / "library.bib"  # transformers, BERT: natural language processing
 RSS = "arxiv_rss/LARGE_rss2_2024-11-28_all-archives_1504-items.xml"
 
 
-@pytest.fixture(autouse=True)
-def offline_setup(monkeypatch, tmp_path):
-    monkeypatch.setattr(http, "sleep", lambda seconds: None)
-    monkeypatch.setenv("RECOMMENDER_HTTP_CACHE", str(tmp_path / "http-cache.sqlite"))
-    cli_app.json_errors["enabled"] = False
-    yield
-    cli_app.json_errors["enabled"] = False  # what a --json run switched on must not leak into other tests
+
 
 
 @pytest.fixture

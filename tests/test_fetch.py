@@ -6,7 +6,7 @@ import json
 import pytest
 from werkzeug import Response
 
-from fetch_replay import ATOM, JSON, XML, recorded
+from fetch_replay import ATOM, JSON, XML, recorded, serve_testing_pages
 
 from recommender.fetch import arxiv_api, arxiv_oai, http, openalex
 from recommender.fetch.errors import NetworkError, ServerRefused
@@ -24,13 +24,6 @@ def waits(monkeypatch):
 def client(tmp_path, label="test", interval=0.0, use_cache=True, attempts=5):
     return HttpClient(label, min_interval=interval, use_cache=use_cache, cache_file=tmp_path / "cache.sqlite",
                       attempts=attempts)
-
-
-def serve_testing_pages(httpserver):
-    pages = {"0": recorded("arxiv_api/search_q-testing_start0_max10.atom.xml"),
-             "10": recorded("arxiv_api/search_q-testing_start10_max10.atom.xml")}
-    httpserver.expect_request("/api/query").respond_with_handler(
-        lambda request: Response(pages[request.args["start"]], 200, content_type=ATOM))
 
 
 def test_arxiv_search_pages_through_the_results(httpserver, tmp_path, waits):

@@ -4,37 +4,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from werkzeug import Response
 
-from fetch_replay import ATOM, JSON, XML, recorded
+from fetch_replay import ATOM, JSON, XML, offline_setup, recorded, serve_testing_pages  # noqa: F401  (fixture)
 
 import importlib
 
 import recommender.cli  # noqa: F401  (registers the commands)
-from recommender.fetch import http
 
 cli_app = importlib.import_module("recommender.cli.app")  # the module, not the Typer object of the same name
-
-
-@pytest.fixture(autouse=True)
-def offline_setup(monkeypatch, tmp_path):
-    """No real waiting, a fresh HTTP cache per test, JSON errors off between in-process runs."""
-    waits: list[float] = []
-    now = [1_000.0]
-
-    def fake_sleep(seconds: float) -> None:
-        waits.append(seconds)
-        now[0] += seconds
-
-    monkeypatch.setattr(http, "sleep", fake_sleep)
-    monkeypatch.setattr(http, "clock", lambda: now[0])
-    monkeypatch.setenv("RECOMMENDER_HTTP_CACHE", str(tmp_path / "http-cache.sqlite"))
-    for name in ("RECOMMENDER_ARXIV_ENDPOINT", "RECOMMENDER_OPENALEX_ENDPOINT", "RECOMMENDER_ARXIV_OAI_ENDPOINT"):
-        monkeypatch.delenv(name, raising=False)
-    cli_app.json_errors["enabled"] = False
-    yield waits
-    cli_app.json_errors["enabled"] = False  # what a --json run switched on must not leak into other tests
 
 
 def run(capsys, *args):
@@ -47,13 +25,6 @@ def one_error_line(err: str) -> str:
     lines = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and "Traceback" not in err, err
     return lines[0]
-
-
-def serve_testing_pages(httpserver):
-    pages = {"0": recorded("arxiv_api/search_q-testing_start0_max10.atom.xml"),
-             "10": recorded("arxiv_api/search_q-testing_start10_max10.atom.xml")}
-    httpserver.expect_request("/api/query").respond_with_handler(
-        lambda request: Response(pages[request.args["start"]], 200, content_type=ATOM))
 
 
 def test_fetch_arxiv_writes_a_corpus_that_a_rerun_resumes(httpserver, tmp_path, capsys):
