@@ -1,17 +1,11 @@
 """Which papers a query may return: year range, categories, authors, excluded ids."""
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 
 from ..errors import UsageError
 from ..records import Paper
-
-
-def fold(text: str) -> str:
-    """Lowercase without accents, for forgiving comparisons of names and categories."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()
+from ..refs import fold  # lowercase without accents: names and categories compare as references do
 
 
 @dataclass
