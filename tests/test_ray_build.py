@@ -89,6 +89,23 @@ def test_ray_build_is_the_local_build(local_ray, corpus, seed_listing, scifact_1
     assert_same_index(tmp_path / "local", tmp_path / "ray")
 
 
+def test_a_streamed_ray_build_is_the_local_build(local_ray, seed_listing, tmp_path):
+    """--stream --engine ray: the driver writes the shards from its spool file and assembles the vectors into the
+    memory-mapped vectors.npy, holding one shard's texts at a time; the index is the in-memory local build's."""
+    with hard_timeout(300):
+        build_index([seed_listing], tmp_path / "local", progress=False, use_cache=False)
+        streamed = build_index([seed_listing], tmp_path / "ray", progress=False, engine="ray", stream=True,
+                               staging=tmp_path / "staging")
+        again = build_index([seed_listing], tmp_path / "again", progress=False, engine="ray", stream=True,
+                            staging=tmp_path / "staging")
+    assert streamed.manifest["engine"]["name"] == "ray" and streamed.embedded == 50
+    assert streamed.manifest["engine"]["checked_rows"] == 16
+    assert (again.embedded, again.manifest["engine"]["resumed_papers"]) == (0, 50)
+    assert not (tmp_path / "ray" / "papers.spool").exists()
+    assert_same_index(tmp_path / "local", tmp_path / "ray")
+    assert_same_index(tmp_path / "local", tmp_path / "again")
+
+
 def test_a_rerun_resumes_from_the_staged_shards(local_ray, seed_listing, tmp_path):
     staging = tmp_path / "staging"
     with hard_timeout(300):
@@ -132,10 +149,11 @@ HANGING_PIPELINE = """
 import os, sys
 from recommender.embed import load_encoder
 from recommender.errors import RecommenderError
+from recommender.records import Paper
 from recommender.scale import ray_engine
 ray_engine.ACTOR_CPUS = 64.0  # actors no node can place: the pipeline never starts one
 try:
-    ray_engine.embed_on_ray(load_encoder(None, "onnx-int8"), ["a", "b"], ["one text", "another"],
+    ray_engine.embed_on_ray(load_encoder(None, "onnx-int8"), [Paper("a", "one text"), Paper("b", "another")],
                             staging=sys.argv[1], progress=False, stall_seconds=5)
 except RecommenderError as exc:
     print(exc, flush=True)

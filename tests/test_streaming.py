@@ -151,9 +151,8 @@ def test_cli_build_stream(seed_listing, tmp_path):
     assert out["manifest"]["counts"]["papers"] == 50 and out["embedded"] + out["reused"] == 50
     build_index([seed_listing], tmp_path / "m", progress=False)
     assert (tmp_path / "s" / "papers.jsonl").read_bytes() == (tmp_path / "m" / "papers.jsonl").read_bytes()
-    bad = run("--index", tmp_path / "x", "--stream", "--engine", "ray")
+    bad = run("--index", tmp_path / "x", "--stream", "--workers", "2")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert [line for line in bad.stderr.splitlines() if line.startswith("error:")] == [
-        "error: --stream builds with --engine local only (a Ray build reads the corpus into memory: ~3 KB a paper); "
-        "drop one of the two"]
+        "error: --address, --workers and --staging go with --engine ray"]
     assert not (tmp_path / "x").exists()

@@ -46,7 +46,7 @@ def report_clipped(encoder, papers: list[Paper], progress: bool) -> list[str]:
     """Ids of papers whose text is longer than the encoder reads; says so when `progress`."""
     from ..embed import clipped_texts
 
-    clipped = [papers[i].id for i in clipped_texts(encoder, [p.text for p in papers])]
+    clipped = [paper.id for paper in papers if clipped_texts(encoder, [paper.text])]  # one pass: papers may be a spool
     if clipped and progress:
         many = len(clipped) != 1
         print(f"note: the encoder reads the first {encoder.max_chars:,} characters of a text ({encoder.max_tokens} word "
@@ -98,14 +98,13 @@ def build_index(corpus: list[str | Path], index: str | Path, *, format: str | No
     replace.check_corpus_outside(folder, corpus)
     kind = choose_encoder_kind(encoder)
     check_engine(engine, kind, address, workers, staging)
-    from .stream_build import build_streamed, check_streamable, should_stream  # noqa: I001
+    from .stream_build import build_streamed, should_stream
 
-    if stream and engine != "local":
-        check_streamable(engine)
-    if engine == "local" and should_stream([Path(p) for p in corpus], stream):
+    if should_stream([Path(p) for p in corpus], stream):
+        ray = {"address": address, "workers": workers, "staging": Path(staging) if staging is not None else None}
         return build_streamed([Path(p) for p in corpus], folder, format=format, model_ref=resolve_model(model), kind=kind,
                               index_type=index_type, progress=progress, use_cache=use_cache, dedup_titles=dedup_titles,
-                              cache_path=cache_path, started=started)
+                              cache_path=cache_path, started=started, ray=ray if engine == "ray" else None)
     report = read_corpus([Path(p) for p in corpus], format=format, dedup_titles=dedup_titles)
     papers = report.papers
     chosen_type = choose_index_type(index_type, len(papers))
@@ -117,7 +116,7 @@ def build_index(corpus: list[str | Path], index: str | Path, *, format: str | No
     if engine == "ray":
         from ..scale.ray_engine import embed_on_ray
 
-        run = embed_on_ray(build_encoder, [p.id for p in papers], texts, address=address, workers=workers,
+        run = embed_on_ray(build_encoder, papers, address=address, workers=workers,
                            staging=Path(staging) if staging is not None else None, progress=progress)
         vectors, computed, engine_block = run.vectors, run.embedded, run.manifest_block()
     else:

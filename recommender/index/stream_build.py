@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import UsageError
 from . import replace, storage
 from .layout import VECTORS
 
@@ -40,7 +39,9 @@ def should_stream(corpus: list[Path], stream: bool | None) -> bool:
 
 
 def build_streamed(corpus: list[Path], folder: Path, *, format: str | None, model_ref, kind: str, index_type: str,
-                   progress: bool, use_cache: bool, dedup_titles: bool, cache_path: Path | None, started: float):
+                   progress: bool, use_cache: bool, dedup_titles: bool, cache_path: Path | None, started: float,
+                   ray: dict | None = None):
+    """`ray` (address, workers, staging) embeds on a Ray cluster instead, shard by shard from the spool."""
     from ..embed import load_encoder
     from ..maps import layout as map_layout
     from ..refs import alias_keys
@@ -57,7 +58,11 @@ def build_streamed(corpus: list[Path], folder: Path, *, format: str | None, mode
         chosen_type = choose_index_type(index_type, n)
         build_encoder = load_encoder(model_ref, kind)
         vectors = np.lib.format.open_memmap(tmp / VECTORS, mode="w+", dtype=np.float32, shape=(n, build_encoder.dim))
-        computed, clipped, probes = _embed_in_chunks(build_encoder, papers, vectors, progress, use_cache, cache_path)
+        if ray is None:
+            computed, clipped, probes = _embed_in_chunks(build_encoder, papers, vectors, progress, use_cache, cache_path)
+            engine = {"name": "local"}
+        else:
+            computed, clipped, probes, engine = _embed_on_ray(build_encoder, papers, vectors, progress, ray)
         created = now()
         manifest = {
             "package_version": _version(),
@@ -65,7 +70,7 @@ def build_streamed(corpus: list[Path], folder: Path, *, format: str | None, mode
             "updated": created,
             **encoder_block(build_encoder, probes[:AGREEMENT_PROBES], vectors[:AGREEMENT_PROBES]),
             "lexical": LEXICAL_PARAMS,
-            "engine": {"name": "local"},
+            "engine": engine,
             "counts": {"papers": n, "skipped": len(report.skipped), "duplicates": len(report.duplicates),
                        "without_abstract": report.without_abstract},
             "dedup_titles": dedup_titles,
@@ -125,6 +130,17 @@ def _embed_in_chunks(encoder, papers, vectors: np.ndarray, progress: bool, use_c
     return computed, clipped, probes
 
 
+def _embed_on_ray(encoder, papers, vectors: np.ndarray, progress: bool, ray: dict):
+    from ..scale.ray_engine import embed_on_ray
+    from .build import report_clipped
+    from .vectors import release_pages
+
+    clipped = report_clipped(encoder, papers, progress)
+    run = embed_on_ray(encoder, papers, progress=progress, out=vectors, after_shard=release_pages, **ray)
+    probes = [paper.text for paper, _ in zip(papers, range(8))]
+    return run.embedded, clipped, probes, run.manifest_block()
+
+
 def _text_chunks(papers):
     chunk: list[str] = []
     for paper in papers:
@@ -147,9 +163,3 @@ def _version() -> str:
     from .. import __version__
 
     return __version__
-
-
-def check_streamable(engine: str) -> None:
-    if engine != "local":
-        raise UsageError("--stream builds with --engine local only (a Ray build reads the corpus into memory: "
-                         "~3 KB a paper); drop one of the two")

@@ -112,9 +112,13 @@ def default_staging() -> Path:
     return cache_dir() / "ray-staging"
 
 
-def embed_on_ray(encoder, ids: list[str], texts: list[str], *, address: str | None = None, workers: int | None = None,
-                 staging: Path | None = None, progress: bool = True, stall_seconds: float = STALL_SECONDS) -> RayRun:
-    """Vectors of `texts` (rows in order), embedded by Ray actors with the driver's encoder files."""
+def embed_on_ray(encoder, papers, *, address: str | None = None, workers: int | None = None,
+                 staging: Path | None = None, progress: bool = True, stall_seconds: float = STALL_SECONDS,
+                 out: np.ndarray | None = None, after_shard=None) -> RayRun:
+    """Vectors of the papers' texts (rows in order), embedded by Ray actors with the driver's encoder files.
+
+    `papers` is a list, or a streamed build's spool (read in one pass, then a few papers by row): the driver
+    holds one shard's texts at a time. The vectors go into `out` (a memory-mapped vectors.npy) when given."""
     from ..embed.export import CONFIG_FILE, TOKENIZER_FILE
 
     check_engine_options(encoder.kind, address, staging, workers)
@@ -122,9 +126,9 @@ def embed_on_ray(encoder, ids: list[str], texts: list[str], *, address: str | No
     model_folder, digests = stage.stage_model(folder, {encoder.path.name: encoder.path,
                                                        TOKENIZER_FILE: encoder.path.parent / TOKENIZER_FILE,
                                                        CONFIG_FILE: encoder.path.parent / CONFIG_FILE})
-    out = stage.vectors_folder(folder, model_folder, encoder.recipe)
-    shards = stage.write_text_shards(folder, ids, texts)
-    todo = [s for s in shards if not stage.shard_done(out, s, encoder.dim)]
+    vectors_out = stage.vectors_folder(folder, model_folder, encoder.recipe)
+    shards = stage.write_text_shards(folder, papers)
+    todo = [s for s in shards if not stage.shard_done(vectors_out, s, encoder.dim)]
     resumed = sum(s.rows for s in shards) - sum(s.rows for s in todo)
     run = RayRun(np.zeros((0, encoder.dim), np.float32), sum(s.rows for s in todo), resumed, len(shards), 0,
                  address=address or "local")
@@ -132,9 +136,9 @@ def embed_on_ray(encoder, ids: list[str], texts: list[str], *, address: str | No
         again = f" ({len(shards) - len(todo)} already embedded in {folder})" if resumed else ""
         print(f"embedding {run.embedded} papers in {len(todo)} shards on Ray{again}", file=sys.stderr)
     if todo:
-        _run_pipeline(run, todo, model_folder, digests, encoder.kind, out, address, workers, stall_seconds)
-    run.vectors = stage.assemble(out, shards, len(texts), encoder.dim)
-    run.checked_rows = check_sample(encoder, texts, run.vectors)
+        _run_pipeline(run, todo, model_folder, digests, encoder.kind, vectors_out, address, workers, stall_seconds)
+    run.vectors = stage.assemble(vectors_out, shards, len(papers), encoder.dim, out=out, after_shard=after_shard)
+    run.checked_rows = check_sample(encoder, papers, run.vectors)
     return run
 
 
@@ -237,12 +241,12 @@ def _quiet_ray_data() -> None:
     logging.getLogger("ray.data").setLevel(logging.ERROR)
 
 
-def check_sample(encoder, texts: list[str], vectors: np.ndarray, sample: int = SAMPLE) -> list[int]:
+def check_sample(encoder, papers, vectors: np.ndarray, sample: int = SAMPLE) -> list[int]:
     """Re-encode `sample` texts spread over the corpus on the driver; any bit of difference fails the build."""
-    if not texts:
+    if not len(papers):
         return []
-    rows = sorted(set(np.linspace(0, len(texts) - 1, num=min(sample, len(texts))).round().astype(int).tolist()))
-    mine = encoder.encode([texts[r] for r in rows])
+    rows = sorted(set(np.linspace(0, len(papers) - 1, num=min(sample, len(papers))).round().astype(int).tolist()))
+    mine = encoder.encode([papers[r].text for r in rows])
     for row, vector in zip(rows, mine):
         if not np.array_equal(vector, vectors[row]):
             worst = float(np.max(np.abs(vector - vectors[row])))

@@ -61,28 +61,40 @@ def prepare_folder(staging: Path) -> Path:
     return staging
 
 
-def write_text_shards(staging: Path, ids: list[str], texts: list[str]) -> list[Shard]:
-    """One Parquet file per run of rows; a file already there (same texts) is kept."""
+def write_text_shards(staging: Path, papers) -> list[Shard]:
+    """One Parquet file per run of rows of `papers` (a list, or a streamed build's spool read in one pass);
+    a file already there (same texts) is kept. Holds one shard's texts at a time."""
+    size = shard_rows(len(papers))
+    shards: list[Shard] = []
+    ids: list[str] = []
+    texts: list[str] = []
+    for paper in papers:
+        ids.append(paper.id)
+        texts.append(paper.text)
+        if len(texts) == size:
+            shards.append(_write_shard(staging, len(shards) * size, ids, texts))
+            ids, texts = [], []
+    if texts:
+        shards.append(_write_shard(staging, len(shards) * size, ids, texts))
+    return shards
+
+
+def _write_shard(staging: Path, start: int, ids: list[str], texts: list[str]) -> Shard:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    size = shard_rows(len(texts))
-    shards = []
-    for start in range(0, len(texts), size):
-        chunk = texts[start:start + size]
-        hashes = [text_hash(t) for t in chunk]
-        key = hashlib.sha256("\n".join(hashes).encode()).hexdigest()[:32]
-        path = staging / "texts" / f"{start:012d}-{key}.parquet"
-        if not path.is_file():
-            table = pa.table({"row": pa.array(range(start, start + len(chunk)), pa.int64()),
-                              "id": pa.array(ids[start:start + size], pa.string()),
-                              "text_sha256": pa.array(hashes, pa.string()),
-                              "text": pa.array(chunk, pa.large_string())})
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            pq.write_table(table, tmp)
-            os.replace(tmp, path)
-        shards.append(Shard(key, start, len(chunk), path))
-    return shards
+    hashes = [text_hash(t) for t in texts]
+    key = hashlib.sha256("\n".join(hashes).encode()).hexdigest()[:32]
+    path = staging / "texts" / f"{start:012d}-{key}.parquet"
+    if not path.is_file():
+        table = pa.table({"row": pa.array(range(start, start + len(texts)), pa.int64()),
+                          "id": pa.array(ids, pa.string()),
+                          "text_sha256": pa.array(hashes, pa.string()),
+                          "text": pa.array(texts, pa.large_string())})
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    return Shard(key, start, len(texts), path)
 
 
 def read_text_shard(path: Path) -> tuple[np.ndarray, list[str]]:
@@ -142,8 +154,10 @@ def save_vectors(path: Path, vectors: np.ndarray) -> None:
     os.replace(tmp, path)
 
 
-def assemble(folder: Path, shards: list[Shard], n: int, dim: int, out: np.ndarray | None = None) -> np.ndarray:
-    """The vectors of every shard, in row order (into `out`, e.g. a memory-mapped vectors.npy, when given)."""
+def assemble(folder: Path, shards: list[Shard], n: int, dim: int, out: np.ndarray | None = None,
+             after_shard=None) -> np.ndarray:
+    """The vectors of every shard, in row order (into `out`, e.g. a memory-mapped vectors.npy, when given;
+    `after_shard(out)` runs after each shard is copied: a streamed build drops the written pages there)."""
     vectors = out if out is not None else np.empty((n, dim), dtype=np.float32)
     for shard in shards:
         part = np.load(vector_file(folder, shard))
@@ -151,4 +165,6 @@ def assemble(folder: Path, shards: list[Shard], n: int, dim: int, out: np.ndarra
             raise RecommenderError(f"{vector_file(folder, shard)}: holds {part.shape}, expected ({shard.rows}, {dim}); "
                                    "delete it and rerun")
         vectors[shard.start:shard.start + shard.rows] = part
+        if after_shard is not None:
+            after_shard(vectors)
     return vectors
