@@ -9,10 +9,9 @@ differ by a single bit (an int8 kernel on a CPU without VNNI rounds differently)
 """
 from __future__ import annotations
 
+import contextlib
 import os
-import queue
 import sys
-import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,13 +149,13 @@ def _run_pipeline(run: RayRun, todo: list, model_folder: Path, digests: dict, ki
     try:
         cpus = int(ray.cluster_resources().get("CPU", 1))
         run.workers = min(len(todo), workers or max(1, cpus))  # one actor a CPU, each reserving ACTOR_CPUS
-        _quiet_ray_data()
         items = [{"texts": str(s.texts), "vectors": str(stage.vector_file(out, s))} for s in todo]
         # One block per shard: a small input would otherwise arrive as one block, and one actor do all the work.
-        with warnings.catch_warnings():  # Ray 2.60 names no other way to set them (pinned: recommender[ray])
-            warnings.simplefilter("ignore")
-            dataset = _pipeline(ray, items, run.workers, model_folder, digests, kind, out)
-        finished = _consume(dataset, len(todo), stall_seconds, run)
+        with _configured_ray_data(stall_seconds):
+            with warnings.catch_warnings():  # Ray 2.60 names no other way to set them (pinned: recommender[ray])
+                warnings.simplefilter("ignore")
+                dataset = _pipeline(ray, items, run.workers, model_folder, digests, kind, out)
+            finished = _consume(dataset, len(todo), stall_seconds, run)
         if finished < len(todo):  # pragma: no cover - Ray ended the stream early without an error
             raise RecommenderError(f"Ray returned {finished} of {len(todo)} shards; rerun the build to resume")
     finally:
@@ -176,34 +175,30 @@ def _pipeline(ray, items: list[dict], workers: int, model_folder: Path, digests:
 
 
 def _consume(dataset, expected: int, stall_seconds: float, run: RayRun) -> int:
-    """Count finished shards; raise when none finishes for `stall_seconds` or the pipeline fails."""
-    events: queue.Queue = queue.Queue()
+    """Count finished shards, in the driver's own thread; raise when none finishes for `stall_seconds` or the
+    pipeline fails. The stall is Ray Data's own no-progress guard (DataContext.execution_no_progress_timeout_s):
+    it fails the iteration and shuts the executor down, so nothing of the pipeline outlives the error."""
+    from ray.data.exceptions import ExecutionTimeoutError
 
-    def pump() -> None:
-        try:
-            for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
-                events.put(("batch", batch))
-            events.put(("end", None))
-        except BaseException as exc:  # reported by the driver's thread
-            events.put(("error", exc))
-
-    threading.Thread(target=pump, name="ray-embed", daemon=True).start()
     finished = 0
-    while True:
-        try:
-            kind, item = events.get(timeout=stall_seconds)
-        except queue.Empty:
-            raise RecommenderError(f"no shard finished in {stall_seconds:.0f} s ({finished} of {expected} done): a Ray "
-                                   "worker died or hangs; check the cluster (`ray status`), then rerun the build, "
-                                   "which resumes from the shards already embedded") from None
-        if kind == "end":
-            return finished
-        if kind == "error":
-            raise RecommenderError(f"the Ray embedding failed after {finished} of {expected} shards: "
-                                   f"{_first_line(item)}; rerun the build to resume from the shards already "
-                                   "embedded") from None
-        finished += len(item["rows"])
-        run.actor_pids.update(int(p) for p in item["pid"])
+    batches = iter(dataset.iter_batches(batch_size=None, batch_format="numpy"))
+    try:
+        for batch in batches:
+            finished += len(batch["rows"])
+            run.actor_pids.update(int(p) for p in batch["pid"])
+    except ExecutionTimeoutError:
+        raise RecommenderError(f"no shard finished in {stall_seconds:.0f} s ({finished} of {expected} done): a Ray "
+                               "worker died or hangs; check the cluster (`ray status`), then rerun the build, "
+                               "which resumes from the shards already embedded") from None
+    except Exception as exc:
+        raise RecommenderError(f"the Ray embedding failed after {finished} of {expected} shards: "
+                               f"{_first_line(exc)}; rerun the build to resume from the shards already "
+                               "embedded") from None
+    finally:
+        close = getattr(batches, "close", None)  # a generator: ends the executor when left early
+        if close is not None:
+            close()
+    return finished
 
 
 def _first_line(exc: BaseException) -> str:
@@ -229,16 +224,30 @@ def _connect(address: str | None) -> bool:
     return True
 
 
-def _quiet_ray_data() -> None:
-    """Ray Data logs each execution at INFO and warns that progress bars are off; the build says what matters."""
+@contextlib.contextmanager
+def _configured_ray_data(stall_seconds: float):
+    """Ray Data logs each execution at INFO and warns that progress bars are off (the build says what matters);
+    an execution with no progress for `stall_seconds` fails instead of waiting (its default is 30 minutes).
+    The process's Ray Data settings are restored afterwards."""
     import logging
 
     import ray.data
 
     context = ray.data.DataContext.get_current()
-    context.enable_progress_bars = False
-    context.print_on_execution_start = False
-    logging.getLogger("ray.data").setLevel(logging.ERROR)
+    settings = {"enable_progress_bars": False, "print_on_execution_start": False,
+                "execution_no_progress_timeout_s": float(stall_seconds)}
+    saved = {name: getattr(context, name) for name in settings}
+    logger = logging.getLogger("ray.data")
+    saved_level = logger.level
+    for name, value in settings.items():
+        setattr(context, name, value)
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(context, name, value)
+        logger.setLevel(saved_level)
 
 
 def check_sample(encoder, papers, vectors: np.ndarray, sample: int = SAMPLE) -> list[int]:
