@@ -122,6 +122,29 @@ def test_removing_every_paper_is_refused(index_copy):
         remove_from_index(ids, index_copy, progress=False)
 
 
+def test_an_update_this_machine_cannot_hold_is_refused_before_it_reads_the_papers(index_copy, scenario, monkeypatch,
+                                                                                   tmp_path):
+    """add/remove hold every paper in memory; where the estimate exceeds the memory available (a 10M-paper
+    index on a laptop) they say so at once and point to a streamed build, changing nothing."""
+    from recommender.index import update
+
+    before = _snapshot(index_copy)
+    manifest = json.loads((index_copy / "manifest.json").read_text())
+    needed = update.update_memory_estimate(index_copy, manifest)
+    assert needed > (index_copy / "papers.jsonl").stat().st_size + 3 * 44 * 384 * 4  # papers, vectors, lexical
+    monkeypatch.setattr(update, "available_memory", lambda: needed - 1)
+    extra = _write(tmp_path / "extra.jsonl", [{"_id": "extra-1", "title": "Sleep and memory consolidation",
+                                               "text": "Slow-wave sleep supports the consolidation of declarative memory."}])
+    with pytest.raises(UsageError, match=r"`add` holds the index's 44 papers in memory, about 0\.0 GB, and 0\.0 GB is "
+                                         r"available; nothing was changed; .*--stream"):
+        add_to_index([extra], index_copy, progress=False, cache_path=scenario["cache"])
+    with pytest.raises(UsageError, match=r"`remove` holds the index's 44 papers"):
+        remove_from_index([scenario["new_ids"][0]], index_copy, progress=False)
+    assert _snapshot(index_copy) == before
+    monkeypatch.setattr(update, "available_memory", lambda: needed)
+    assert add_to_index([extra], index_copy, progress=False, cache_path=scenario["cache"]).added == ["extra-1"]
+
+
 def test_adding_papers_the_index_already_holds_writes_nothing(index_copy, scenario):
     before = _snapshot(index_copy)
     report = add_to_index([scenario["root"] / "final.jsonl"], index_copy, progress=False, cache_path=scenario["cache"])

@@ -95,6 +95,32 @@ def test_streamed_build_with_lexical_shards_ranks_as_one_index(seed_listing, tmp
             assert expected
 
 
+def test_add_and_remove_keep_a_sharded_lexical_index_sharded(seed_listing, tmp_path, monkeypatch):
+    """An update of an index above SHARD_ROWS writes its lexical index in shards again (one bm25s index of a
+    corpus that large would not fit in memory), and ranks as the same update of a single-index one."""
+    from recommender.index import lexical
+    from recommender.index.update import add_to_index, remove_from_index
+    from recommender.search.engine import Recommender
+
+    extra = corpus("listing+snapshot+bib", seed_listing)[1:]
+    build_index([seed_listing], tmp_path / "one", progress=False)
+    monkeypatch.setattr(lexical, "SHARD_ROWS", 20)
+    build_index([seed_listing], tmp_path / "sharded", progress=False, stream=True)
+    added = add_to_index(extra, tmp_path / "sharded", progress=False).added
+    grown = json.loads((tmp_path / "sharded" / "manifest.json").read_text())
+    assert grown["counts"]["papers"] == 50 + len(added) > 40 and grown["lexical"]["shards"] == 3
+    removed = remove_from_index([added[0]], tmp_path / "sharded", progress=False).removed
+    assert json.loads((tmp_path / "sharded" / "manifest.json").read_text())["lexical"]["shards"] == 3
+    monkeypatch.setattr(lexical, "SHARD_ROWS", 500_000)
+    add_to_index(extra, tmp_path / "one", progress=False)
+    remove_from_index(removed, tmp_path / "one", progress=False)
+    assert "shards" not in json.loads((tmp_path / "one" / "manifest.json").read_text())["lexical"]
+    one, sharded = Recommender.open(tmp_path / "one"), Recommender.open(tmp_path / "sharded")
+    for query in ("backdoor attacks", "Reed-Muller codes", "private fine-tuning of language models", "dataset design"):
+        expected = [(r.paper.id, r.score) for r in one.search(query, k=10, mode="lexical")]
+        assert [(r.paper.id, r.score) for r in sharded.search(query, k=10, mode="lexical")] == expected and expected
+
+
 def test_a_failed_streamed_build_leaves_the_previous_index(seed_listing, tmp_path):
     build_index([seed_listing], tmp_path / "index", progress=False)
     before = {p.name: p.read_bytes() for p in (tmp_path / "index").iterdir() if p.is_file()}

@@ -54,7 +54,7 @@ def add_to_index(corpus: list[str | Path], index: str | Path, *, format: str | N
     with storage.updating(folder) as manifest:
         # New vectors must be comparable with the stored ones: fail before reading the corpus.
         check_recipe(folder, manifest["encoder"].get("build_recipe"), manifest["encoder"]["build"])
-        papers, vectors = _read_contents(folder, manifest)
+        papers, vectors = _read_contents(folder, manifest, "add")
         ingest = read_corpus([Path(p) for p in corpus], format=format, dedup_titles=manifest.get("dedup_titles", True))
         same_paper = refs.SamePaper(papers)
         report = UpdateReport(folder, manifest, ingest=ingest)
@@ -115,7 +115,7 @@ def remove_from_index(ids: list[str], index: str | Path, *, progress: bool = Tru
         raise UsageError("give the papers to remove by id, arXiv id, DOI or title (`recommender search` shows them)")
     folder = storage.index_dir(index)
     with storage.updating(folder) as manifest:
-        papers, vectors = _read_contents(folder, manifest)
+        papers, vectors = _read_contents(folder, manifest, "remove")
         row_of_ref = refs.resolve_each(wanted, papers)
         unknown = [ref for ref, row in row_of_ref.items() if row is None]
         if unknown:
@@ -143,12 +143,57 @@ def remove_from_index(ids: list[str], index: str | Path, *, progress: bool = Tru
     return report
 
 
-def _read_contents(folder: Path, manifest: dict) -> tuple[list[Paper], np.ndarray]:
+def _read_contents(folder: Path, manifest: dict, operation: str) -> tuple[list[Paper], np.ndarray]:
+    check_fits_in_memory(folder, manifest, operation)
     papers = list(storage.PaperStore(folder))
     vectors = storage.load_vectors(folder)
     if len(papers) != manifest["counts"]["papers"] or vectors.shape != (len(papers), manifest["dimension"]):
         raise IndexLoadError(f"{folder}: papers, vectors and manifest disagree (corrupt index); rebuild it with `recommender build`")
     return papers, vectors
+
+
+# What an update holds: its papers as Python objects (1.53x their lines in papers.jsonl on the bundled listing,
+# tracemalloc), the final vectors with a copy and a flat FAISS index's own (3 x n x dim x 4 bytes) and one
+# lexical shard being built (~6.4 KB a paper, at most lexical.SHARD_ROWS papers).
+PAPER_BYTES_PER_FILE_BYTE = 1.5
+LEXICAL_BYTES_PER_PAPER = 6_400
+
+
+def update_memory_estimate(folder: Path, manifest: dict) -> int:
+    from . import lexical
+    from .layout import PAPERS
+
+    n = int(manifest["counts"]["papers"])
+    papers_file = (folder / PAPERS).stat().st_size if (folder / PAPERS).is_file() else 0
+    return int(PAPER_BYTES_PER_FILE_BYTE * papers_file + 3 * n * int(manifest["dimension"]) * 4
+               + min(n, lexical.SHARD_ROWS) * LEXICAL_BYTES_PER_PAPER)
+
+
+def available_memory() -> int | None:
+    """MemAvailable of /proc/meminfo (Linux), in bytes; None where the system does not say."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as info:
+            for line in info:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def check_fits_in_memory(folder: Path, manifest: dict, operation: str) -> None:
+    """An update holds every paper in memory: refuse, before reading them, one that this machine cannot hold,
+    rather than be killed for memory halfway (the index would be intact, but after a long wait)."""
+    needed, available = update_memory_estimate(folder, manifest), available_memory()
+    if available is None or needed <= available:
+        return
+    n = manifest["counts"]["papers"]
+    instead = ("build the index again from its corpus files and the new ones: `recommender build FILES... --index "
+               f"{folder.name} --stream` holds no paper in memory") if operation == "add" else (
+               "build the index again from corpus files without those papers: `recommender build FILES... --index "
+               f"{folder.name} --stream` holds no paper in memory")
+    raise UsageError(f"{folder}: `{operation}` holds the index's {n:,} papers in memory, about {needed / 2**30:.1f} GB, "
+                     f"and {available / 2**30:.1f} GB is available; nothing was changed; {instead}")
 
 
 def _same_record(old: Paper, new: Paper) -> bool:
