@@ -58,7 +58,7 @@ def test_one_shard_is_the_plain_index(scifact, tmp_path):
 
 def test_corpus_statistics_are_bm25s_own(scifact):
     texts, _ = scifact
-    stats = corpus_statistics(chunked(texts, 250)())
+    stats, tokens = corpus_statistics(chunked(texts, 250)())
     retriever = LexicalIndex.build(texts)._retriever
     from recommender.index.lexical import tokenize
 
@@ -66,3 +66,26 @@ def test_corpus_statistics_are_bm25s_own(scifact):
     assert stats.n_docs == len(texts) == retriever.scores["num_docs"]
     assert stats.avg_doc_len == np.array([len(d) for d in docs]).mean()
     assert stats.doc_frequencies["cell"] == sum("cell" in set(d) for d in docs) > 10
+    from collections import Counter
+
+    expected = Counter(t for d in docs for t in set(d))
+    assert stats.doc_frequencies == expected and stats.by_token_id.tolist() == [expected[t] for t in tokens]
+
+
+@pytest.mark.parametrize("shard_rows", [1, 97, 250, 5000])
+def test_the_spooled_token_ids_are_the_tokens_of_each_shard(scifact, tmp_path, shard_rows):
+    """The first pass's token ids, read back shard by shard (across the spool's parts), spell each text's tokens."""
+    from recommender.index import lexical
+
+    texts, _ = scifact
+    lexical.TOKENIZE_CHUNK, saved = 100, lexical.TOKENIZE_CHUNK  # parts of 100 texts: shards cross them
+    try:
+        stats, tokens = corpus_statistics(chunked(texts, 333)(), spool=tmp_path / "spool")
+    finally:
+        lexical.TOKENIZE_CHUNK = saved
+    docs, starts = [], []
+    for start, ids, lengths in lexical._spooled_shards(tmp_path / "spool", shard_rows):
+        starts.append(start)
+        docs += [[tokens[i] for i in doc] for doc in np.split(ids, np.cumsum(lengths)[:-1])]
+    assert docs == lexical.tokenize(texts)
+    assert starts == list(range(0, len(texts), shard_rows))

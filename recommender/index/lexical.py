@@ -9,7 +9,9 @@ score is the one a single index gives it, bit for bit; a query is scored by ever
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
+from itertools import chain
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -24,6 +26,7 @@ LEXICAL_PARAMS = {"library": "bm25s", "method": "lucene", "k1": 1.5, "b": 0.75, 
 SHARD_ROWS = 500_000
 SHARDS_FILE = "shards.json"
 TOKENIZE_CHUNK = 10_000  # texts tokenised at a time while streaming
+TOKEN_SPOOL = ".tokens"  # the first pass's token ids, inside the lexical folder while it is built
 
 
 def _stemmer():
@@ -61,19 +64,25 @@ class LexicalIndex:
     @classmethod
     def build_streamed(cls, chunks: Callable[[], Iterable[list[str]]], folder: Path, *,
                        shard_rows: int = SHARD_ROWS) -> dict:
-        """Build and save the index of a corpus too large to hold, reading its texts twice through `chunks()`
-        (an iterable of lists of texts, in row order). Returns the manifest's `lexical` block."""
+        """Build and save the index of a corpus too large to hold, reading its texts through `chunks()` (an
+        iterable of lists of texts, in row order): a first pass tokenises them once, counting the corpus's
+        statistics and keeping the token ids on disk (folder/.tokens, removed when done); the shards are then
+        built from those ids. Returns the manifest's `lexical` block."""
         folder.mkdir(parents=True, exist_ok=True)
-        stats = corpus_statistics(chunks())
-        if stats.n_docs <= shard_rows:  # one shard is the plain index, ranked exactly as it always was
-            cls.build([text for chunk in chunks() for text in chunk]).save(folder)
-            return dict(LEXICAL_PARAMS)
-        bounds = []
-        for number, (start, texts) in enumerate(_rows_in_shards(chunks(), shard_rows)):
-            shard = _shard_retriever(tokenize(texts), stats)
-            shard.save(str(folder / _shard_name(number)), show_progress=False)
-            bounds.append([start, start + len(texts)])
-            del shard
+        spool = folder / TOKEN_SPOOL
+        try:
+            stats, tokens = corpus_statistics(chunks(), spool=spool)
+            if stats.n_docs <= shard_rows:  # one shard is the plain index, ranked exactly as it always was
+                cls.build([text for chunk in chunks() for text in chunk]).save(folder)
+                return dict(LEXICAL_PARAMS)
+            bounds = []
+            for number, (start, ids, lengths) in enumerate(_spooled_shards(spool, shard_rows)):
+                shard = _shard_retriever(ids, lengths, tokens, stats)
+                shard.save(str(folder / _shard_name(number)), show_progress=False)
+                bounds.append([start, start + len(lengths)])
+                del shard
+        finally:
+            shutil.rmtree(spool, ignore_errors=True)
         (folder / SHARDS_FILE).write_text(json.dumps({"rows": bounds, "n_docs": stats.n_docs,
                                                       "avg_doc_len": stats.avg_doc_len}), encoding="utf-8")
         return {**LEXICAL_PARAMS, "shards": len(bounds), "shard_rows": shard_rows, "statistics": "whole corpus"}
@@ -147,47 +156,92 @@ class ShardedLexicalIndex:
 
 
 class CorpusStatistics:
-    def __init__(self, n_docs: int, avg_doc_len: float, doc_frequencies: Counter):
+    def __init__(self, n_docs: int, avg_doc_len: float, doc_frequencies: Counter, by_token_id: np.ndarray):
         self.n_docs = n_docs
         self.avg_doc_len = avg_doc_len
-        self.doc_frequencies = doc_frequencies
+        self.doc_frequencies = doc_frequencies  # token -> number of documents holding it
+        self.by_token_id = by_token_id  # the same, by the token's position in corpus_statistics's tokens
 
 
-def corpus_statistics(chunks: Iterable[list[str]]) -> CorpusStatistics:
-    """Document count, average length in tokens and document frequencies, computed as bm25s computes them."""
+def corpus_statistics(chunks: Iterable[list[str]], spool: Path | None = None) -> tuple[CorpusStatistics, list[str]]:
+    """Document count, average length in tokens and document frequencies, computed as bm25s computes them;
+    and the corpus's tokens (a token's id is its position there). With `spool`, each TOKENIZE_CHUNK texts'
+    token ids and lengths are saved there (part-NNNNNNNN.npz), for _spooled_shards."""
     lengths: list[np.ndarray] = []
-    frequencies: Counter = Counter()
+    vocab: dict[str, int] = {}
+    frequencies = np.zeros(0, dtype=np.int64)
+    if spool is not None:
+        spool.mkdir(parents=True, exist_ok=True)
+    parts = 0
     for chunk in chunks:
         for start in range(0, len(chunk), TOKENIZE_CHUNK):
             docs = tokenize(chunk[start:start + TOKENIZE_CHUNK])
-            lengths.append(np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs)))
-            for doc in docs:
-                frequencies.update(set(doc))
+            sizes = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
+            for token in set(chain.from_iterable(docs)).difference(vocab):
+                vocab[token] = len(vocab)
+            ids = np.fromiter(map(vocab.__getitem__, chain.from_iterable(docs)), dtype=np.int64, count=int(sizes.sum()))
+            if len(frequencies) < len(vocab):  # room for the new tokens, doubling so that copies stay few
+                frequencies = np.concatenate([frequencies, np.zeros(max(len(vocab), len(frequencies)), np.int64)])
+            counts = np.bincount(_distinct_per_doc(ids, sizes), minlength=len(vocab))
+            frequencies[:len(counts)] += counts
+            lengths.append(sizes)
+            if spool is not None:
+                np.savez(spool / f"part-{parts:08d}.npz", ids=ids.astype(np.int32), lengths=sizes.astype(np.int32))
+            parts += 1
     all_lengths = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
+    tokens = list(vocab)
     # bm25s takes np.array([len(doc) ...]).mean(): the same int64 array, so the same float, bit for bit
-    return CorpusStatistics(len(all_lengths), all_lengths.mean() if len(all_lengths) else 0.0, frequencies)
+    frequencies = frequencies[:len(tokens)]
+    stats = CorpusStatistics(len(all_lengths), all_lengths.mean() if len(all_lengths) else 0.0,
+                             Counter(dict(zip(tokens, frequencies.tolist()))), frequencies)
+    return stats, tokens
 
 
-def _rows_in_shards(chunks: Iterable[list[str]], shard_rows: int) -> Iterator[tuple[int, list[str]]]:
-    pending: list[str] = []
-    start = 0
-    for chunk in chunks:
-        pending.extend(chunk)
-        while len(pending) >= shard_rows:
-            yield start, pending[:shard_rows]
-            start += shard_rows
-            pending = pending[shard_rows:]
-    if pending:
-        yield start, pending
+def _distinct_per_doc(ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The ids of `ids` (documents of `lengths` tokens, one after another) counted once per document."""
+    if not len(ids):
+        return ids
+    width = int(ids.max()) + 1
+    pairs = np.sort(np.repeat(np.arange(len(lengths), dtype=np.int64), lengths) * width + ids)
+    distinct = np.empty(len(pairs), dtype=bool)
+    distinct[0] = True
+    np.not_equal(pairs[1:], pairs[:-1], out=distinct[1:])  # a sort, not np.unique: its hashing was 10x slower here
+    return pairs[distinct] % width
+
+
+def _spooled_shards(spool: Path, shard_rows: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """(first row, token ids, lengths) of each run of shard_rows documents, read back from the spool."""
+    ids: list[np.ndarray] = []
+    lengths: list[np.ndarray] = []
+    held = start = 0
+    for part in sorted(spool.glob("part-*.npz")):
+        with np.load(part) as saved:
+            part_ids, part_lengths = saved["ids"], saved["lengths"]
+        offset = 0
+        while offset < len(part_lengths):
+            take = min(shard_rows - held, len(part_lengths) - offset)
+            tokens_before = int(part_lengths[:offset].sum())
+            tokens_taken = int(part_lengths[offset:offset + take].sum())
+            ids.append(part_ids[tokens_before:tokens_before + tokens_taken])
+            lengths.append(part_lengths[offset:offset + take])
+            held += take
+            offset += take
+            if held == shard_rows:
+                yield start, np.concatenate(ids), np.concatenate(lengths)
+                start += held
+                ids, lengths, held = [], [], 0
+    if held:
+        yield start, np.concatenate(ids), np.concatenate(lengths)
 
 
 def _shard_name(number: int) -> str:
     return f"shard-{number:05d}"
 
 
-def _shard_retriever(docs: list[list[str]], stats: CorpusStatistics):
-    """A bm25s index of one shard whose scores use the whole corpus's statistics (bm25s.BM25.index, with its
-    document count, average length and document frequencies replaced by the corpus's)."""
+def _shard_retriever(ids: np.ndarray, lengths: np.ndarray, tokens: list[str], stats: CorpusStatistics):
+    """A bm25s index of one shard (documents of `lengths` tokens whose corpus-wide token ids are `ids`) whose scores
+    use the whole corpus's statistics: bm25s.BM25.index, with its document count, average length and document
+    frequencies replaced by the corpus's."""
     import logging
 
     import bm25s
@@ -195,18 +249,21 @@ def _shard_retriever(docs: list[list[str]], stats: CorpusStatistics):
 
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     retriever = bm25s.BM25(k1=LEXICAL_PARAMS["k1"], b=LEXICAL_PARAMS["b"], method=LEXICAL_PARAMS["method"])
-    vocab = {token: i for i, token in enumerate(bm25s.get_unique_tokens(docs, show_progress=False))}
-    ids = [[vocab[token] for token in doc] for doc in docs]
-    shard_frequencies = scoring._calculate_doc_freqs(ids, list(vocab.values()), show_progress=False)
-    idf = scoring._build_idf_array({vocab[t]: stats.doc_frequencies[t] for t in vocab}, stats.n_docs,
-                                   scoring._select_idf_scorer(retriever.idf_method), dtype=retriever.dtype)
+    present, local = np.unique(ids, return_inverse=True)  # the shard's vocabulary: its own token numbers
+    bounds = np.cumsum(lengths)[:-1]
+    docs = [doc.tolist() for doc in np.split(local, bounds)]
+    shard_frequencies = np.bincount(_distinct_per_doc(local.astype(np.int64), lengths.astype(np.int64)),
+                                    minlength=len(present))
+    vocab = {tokens[token]: i for i, token in enumerate(present.tolist())}
+    idf = scoring._build_idf_array(dict(enumerate(stats.by_token_id[present].tolist())),
+                                   stats.n_docs, scoring._select_idf_scorer(retriever.idf_method), dtype=retriever.dtype)
     values, doc_rows, token_cols = scoring._build_scores_and_indices_for_matrix(
-        corpus_token_ids=ids, idf_array=idf, avg_doc_len=stats.avg_doc_len,
-        doc_frequencies=shard_frequencies,  # sizes the arrays: the shard's own postings
+        corpus_token_ids=docs, idf_array=idf, avg_doc_len=stats.avg_doc_len,
+        doc_frequencies=dict(enumerate(shard_frequencies.tolist())),  # sizes the arrays: the shard's own postings
         k1=retriever.k1, b=retriever.b, delta=retriever.delta, show_progress=False, dtype=retriever.dtype,
         int_dtype=retriever.int_dtype, method=retriever.method, nonoccurrence_array=None)
-    data, indices, indptr = retriever._np_csc(data=values, rows=doc_rows, cols=token_cols, shape=(len(ids), len(vocab)))
-    retriever.scores = {"data": data.astype(retriever.dtype), "indices": indices, "indptr": indptr, "num_docs": len(ids)}
+    data, indices, indptr = retriever._np_csc(data=values, rows=doc_rows, cols=token_cols, shape=(len(docs), len(vocab)))
+    retriever.scores = {"data": data.astype(retriever.dtype), "indices": indices, "indptr": indptr, "num_docs": len(docs)}
     if "" not in vocab:
         vocab[""] = max(vocab.values(), default=-1) + 1  # as bm25s's index(create_empty_token=True)
     retriever.vocab_dict = vocab
