@@ -56,6 +56,21 @@ def test_one_shard_is_the_plain_index(scifact, tmp_path):
         assert (tmp_path / "streamed" / path.name).read_bytes() == path.read_bytes(), path.name
 
 
+def test_a_corpus_known_to_fit_one_shard_is_tokenised_once(scifact, tmp_path, monkeypatch):
+    from recommender.index import lexical
+
+    texts, _ = scifact
+    passes = []
+    monkeypatch.setattr(lexical, "tokenize", lambda batch, real=lexical.tokenize: passes.append(len(batch)) or real(batch))
+    LexicalIndex.build_streamed(chunked(texts, 100), tmp_path / "known", n_docs=len(texts))
+    assert sum(passes) == len(texts)  # the plain index's own tokenising, no statistics pass
+    passes.clear()
+    LexicalIndex.build_streamed(chunked(texts, 100), tmp_path / "unknown")
+    assert sum(passes) == 2 * len(texts)
+    for path in (tmp_path / "known").iterdir():
+        assert path.read_bytes() == (tmp_path / "unknown" / path.name).read_bytes(), path.name
+
+
 def test_corpus_statistics_are_bm25s_own(scifact):
     texts, _ = scifact
     stats, tokens = corpus_statistics(chunked(texts, 250)())

@@ -173,7 +173,7 @@ def write_index(folder: Path, papers: list[Paper], vectors: np.ndarray, faiss_in
         lexical = LexicalIndex.build([p.text for p in papers])
     else:  # sharded, as a streamed build makes it: one bm25s index of them all would not fit (~6.4 KB a paper)
         lexical = StreamedLexical(lambda: ([p.text for p in papers[i:i + TOKENIZE_CHUNK]]
-                                           for i in range(0, len(papers), TOKENIZE_CHUNK)))
+                                           for i in range(0, len(papers), TOKENIZE_CHUNK)), n_docs=len(papers))
     manifest = dict(manifest, lexical=LEXICAL_PARAMS)  # the recipe of a sharded one replaces it once written
     coords, manifest["map"] = map_layout.compute(vectors)  # the collection map's 2D layout; before the lock (minutes when big)
     with replace.atomic_dir(folder) as tmp:

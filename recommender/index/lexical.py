@@ -63,12 +63,16 @@ class LexicalIndex:
 
     @classmethod
     def build_streamed(cls, chunks: Callable[[], Iterable[list[str]]], folder: Path, *,
-                       shard_rows: int = SHARD_ROWS) -> dict:
+                       shard_rows: int = SHARD_ROWS, n_docs: int | None = None) -> dict:
         """Build and save the index of a corpus too large to hold, reading its texts through `chunks()` (an
         iterable of lists of texts, in row order): a first pass tokenises them once, counting the corpus's
         statistics and keeping the token ids on disk (folder/.tokens, removed when done); the shards are then
-        built from those ids. Returns the manifest's `lexical` block."""
+        built from those ids. Returns the manifest's `lexical` block. `n_docs`, when the caller knows it, spares a
+        corpus that fits one shard the first pass."""
         folder.mkdir(parents=True, exist_ok=True)
+        if n_docs is not None and n_docs <= shard_rows:
+            cls.build([text for chunk in chunks() for text in chunk]).save(folder)
+            return dict(LEXICAL_PARAMS)
         spool = folder / TOKEN_SPOOL
         try:
             stats, tokens = corpus_statistics(chunks(), spool=spool)
@@ -115,13 +119,16 @@ class StreamedLexical:
     """For storage.write_index_files: builds the index as it saves it, from texts read twice in chunks; its
     `recipe` (the manifest's lexical block) is known once saved."""
 
-    def __init__(self, chunks: Callable[[], Iterable[list[str]]], shard_rows: int | None = None):
+    def __init__(self, chunks: Callable[[], Iterable[list[str]]], shard_rows: int | None = None,
+                 n_docs: int | None = None):
         self._chunks = chunks
         self._shard_rows = shard_rows
+        self._n_docs = n_docs
         self.recipe: dict | None = None
 
     def save(self, folder: Path) -> None:
-        self.recipe = LexicalIndex.build_streamed(self._chunks, folder, shard_rows=self._shard_rows or SHARD_ROWS)
+        self.recipe = LexicalIndex.build_streamed(self._chunks, folder, shard_rows=self._shard_rows or SHARD_ROWS,
+                                                  n_docs=self._n_docs)
 
 
 class ShardedLexicalIndex:

@@ -82,7 +82,7 @@ def build_streamed(corpus: list[Path], folder: Path, *, format: str | None, mode
         manifest["index"] = dict(params, requested=index_type)
         coords, manifest["map"] = map_layout.compute(vectors)  # skipped, and said so, above the map's limit
         map_layout.save(tmp, coords)
-        lexical = StreamedLexical(lambda: _text_chunks(papers))
+        lexical = StreamedLexical(lambda: _text_chunks(papers), n_docs=n)
         manifest = storage.write_index_files(tmp, papers=papers, vectors=vectors, faiss_index=faiss_index,
                                              lexical=lexical, manifest=manifest, aliases=alias_keys, scratch=[spool])
         papers.close()
