@@ -59,8 +59,9 @@ def why_line(result: Result) -> str:
     why = result.why or {}
     ranks = why.get("ranks") or {}
     parts = []
+    unranked = why.get("unranked") or {}
     if ranks:
-        parts.append(", ".join(f"{name} #{rank}" if rank else f"{name}: below its top 1,000"
+        parts.append(", ".join(f"{name} #{rank}" if rank else f"{name}: {unranked.get(name, 'not in its run')}"
                                for name, rank in ranks.items()))
     words = why.get("shared_words")
     if words is not None:

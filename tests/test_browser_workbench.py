@@ -306,17 +306,20 @@ def test_the_rankings_own_why_is_shown_when_the_api_gives_it(page):
     def add_why(route):
         data = route.fetch().json()
         data["results"][0]["why"] = {"ranks": {"dense": 3, "lexical": None}, "shared_words": [],
+                                     "unranked": {"lexical": "no word in common"},
                                      "closest_to": {"label": "KO codes", "kind": "paper", "id": "x", "cosine": 0.61}}
         data["results"][1]["why"] = {"ranks": {"dense": 1, "lexical": 2}, "shared_words": ["polar", "codes"],
                                      "closest_to": {"label": "polar codes", "kind": "query", "cosine": 0.5}}
+        data["results"][2]["why"] = {"ranks": {"dense": 5, "lexical": None}, "shared_words": ["codes"],
+                                     "unranked": {"lexical": "below its top 200"}}
         route.fulfill(json=data)
 
     page.route(re.compile(r"/api/search\?"), add_why)
     search(page, "polar codes")
     whys = page.locator("#result-list .why").all_inner_texts()
-    assert whys[0] == ("Why: ranked #3 by meaning, not in the top 1,000 by words · no shared word: found by meaning"
-                       " · closest to “KO codes” (cosine 0.61)")
+    assert whys[0] == "Why: ranked #3 by meaning · no shared word: found by meaning · closest to “KO codes” (cosine 0.61)"
     assert whys[1] == "Why: ranked #1 by meaning, #2 by words · shares: polar, codes"
+    assert whys[2] == "Why: ranked #5 by meaning, not in the top 200 by words · shares: codes"
 
 
 def test_on_a_big_collection_hover_asks_the_server_for_the_title(page):

@@ -41,6 +41,28 @@ def test_search_why_ranks_are_the_retrievers_own_rankings(seed_rec):
         assert r.why["ranks"]["lexical"] == expected
 
 
+def test_a_paper_outside_a_run_says_whether_it_shares_no_word_or_ranked_below_the_depth(seed_rec):
+    from recommender.search.ranking import Ranking
+    from recommender.search.why import _unranked
+
+    scores = seed_rec.lexical.scores(QUERY)
+    outside = [r for r in seed_rec.search(QUERY, 50) if r.why["ranks"]["lexical"] is None]
+    assert outside  # papers found by meaning alone
+    for r in outside:
+        assert r.why["unranked"] == {"lexical": "no word in common"}
+        assert scores[seed_rec.row_of_id[r.paper.id]] == 0
+    assert all(not r.why["unranked"] for r in seed_rec.search(QUERY, 50) if r.why["ranks"]["lexical"])
+    full = Ranking(np.arange(200), np.ones(200), {"dense": (np.arange(200), np.ones(200)),
+                                                  "lexical": (np.arange(200), np.ones(200))}, depth=200)
+    assert _unranked("dense", full, set()) == "below its top 200"
+    assert _unranked("lexical", full, {7}) == "below its top 199"  # ranks leave the seed out; so does the depth
+    from recommender.display import why_line
+    from recommender.records import Result
+
+    shown = why_line(Result(1, 0.5, outside[0].paper, why=outside[0].why))
+    assert shown.startswith("why: dense #") and ", lexical: no word in common; no shared words" in shown
+
+
 def test_search_why_words_are_the_query_words_in_the_paper_and_the_cosine_is_the_dense_score(seed_rec):
     results = seed_rec.search(QUERY, 5)
     vector = seed_rec.encode_query(QUERY)

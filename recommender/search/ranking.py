@@ -33,6 +33,7 @@ class Ranking:
     runs: dict[str, Run] = field(default_factory=dict)  # "dense", "lexical"
     terms: dict[str, float] = field(default_factory=dict)  # the lexical query's words (stem -> weight)
     words: dict[str, str] = field(default_factory=dict)  # stem -> the word as the query wrote it
+    depth: int = 0  # how many rows each run was asked for (a lexical run stops early at papers it scores 0)
 
 
 def dense_candidates(rec, query, depth: int) -> Run:
@@ -133,10 +134,10 @@ def lexical_candidates(rec, query, depth: int) -> tuple[Run, dict[str, float], d
 def rank_candidates(rec, query, mode: str, depth: int) -> Ranking:
     if mode == "dense":
         run = dense_candidates(rec, query, depth)
-        return Ranking(run[0], run[1], {"dense": run})
+        return Ranking(run[0], run[1], {"dense": run}, depth=depth)
     if mode == "lexical":
         run, terms, written = lexical_candidates(rec, query, depth)
-        return Ranking(run[0], run[1], {"lexical": run}, terms, written)
+        return Ranking(run[0], run[1], {"lexical": run}, terms, written, depth=depth)
     from .fusion import FUSION_DEPTH, fuse_free_text, fuse_seed
 
     # Score normalisation is over each retriever's top FUSION_DEPTH, whatever k is, so that a
@@ -145,4 +146,4 @@ def rank_candidates(rec, query, mode: str, depth: int) -> Ranking:
     dense = dense_candidates(rec, query, depth)
     lexical, terms, written = lexical_candidates(rec, query, depth)
     rows, scores = fuse_seed(lexical, dense) if query.kind == "paper" else fuse_free_text(lexical, dense)
-    return Ranking(rows, scores, {"dense": dense, "lexical": lexical}, terms, written)
+    return Ranking(rows, scores, {"dense": dense, "lexical": lexical}, terms, written, depth=depth)

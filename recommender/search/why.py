@@ -1,8 +1,10 @@
 """Why a result is there: where each retriever ranked it, the words it shares with the query or seed, and
 what it is closest to. Attached to `Result.why` by `Recommender.rank` (and `--why` / `--json` show it).
 
-    {"ranks": {"dense": 3, "lexical": 12},   # 1-based, the query's own seed left out; None: below the
-                                             # retriever's top 1,000 (a run the mode did not make is absent)
+    {"ranks": {"dense": 3, "lexical": None},  # 1-based, the query's own seed left out; None: not in that
+                                             # retriever's run (a run the mode did not make is absent)
+     "unranked": {"lexical": "no word in common"},  # why, for each None: "no word in common" (BM25 scores
+                                             # the paper 0) or "below its top 200" (the run's depth)
      "shared_words": ["hallucination", "language"],   # the query's words (a seed's most distinctive
                                              # words, heaviest first) found in the paper
      "closest_to": {"label": "...", "kind": "query", "cosine": 0.61}}  # the query (kind "query") or seed
@@ -77,8 +79,19 @@ def explain_results(rec, query, ranking, results) -> None:
             closest["id"] = seed_id
         if query.vector is not None:
             closest["cosine"] = round(float(np.asarray(rec.vectors[row], dtype=np.float32) @ query.vector), 4)
+        placed = {name: positions.get(row) for name, positions in ranks.items()}
         result.why = {
-            "ranks": {name: positions.get(row) for name, positions in ranks.items()},
+            "ranks": placed,
+            "unranked": {name: _unranked(name, ranking, exclude) for name, rank in placed.items() if rank is None},
             "shared_words": shared_words(terms, written, result.paper.text),
             "closest_to": closest,
         }
+
+
+def _unranked(name: str, ranking, exclude: set[int]) -> str:
+    """Why a paper is not in a run: a lexical run that stopped before its depth holds every paper BM25 scores
+    above 0, so one outside it shares no word with the query; otherwise it ranked below the run's depth."""
+    rows = ranking.runs[name][0]
+    if name == "lexical" and len(rows) < ranking.depth:
+        return "no word in common"
+    return f"below its top {len(rows) - len(exclude & set(rows.tolist())):,}"  # as the ranks count: seeds left out

@@ -237,10 +237,15 @@
       // The ranking's own account (Result.why): each retriever's rank, the shared words, what it is closest to.
       const ranks = why.ranks || {};
       const named = {dense: "meaning", lexical: "words"};
-      const placed = Object.entries(ranks).map(([run, rank]) =>
-        rank === null || rank === undefined ? `not in the top 1,000 by ${named[run] || run}` : `#${rank} by ${named[run] || run}`);
-      if (placed.length) parts.push(`ranked ${placed.join(", ")}`);
+      const unranked = why.unranked || {};
       const shared = why.shared_words || why.shared_terms || [];
+      // A run without the paper: "no word in common" is said below ("no shared word"), a depth is said here.
+      const placed = Object.entries(ranks)
+        .filter(([run, rank]) => (rank !== null && rank !== undefined) || unranked[run] !== "no word in common")
+        .map(([run, rank]) => rank === null || rank === undefined
+          ? `${(unranked[run] || "not in the run").replace(/^below its top/, "not in the top")} by ${named[run] || run}`
+          : `#${rank} by ${named[run] || run}`);
+      if (placed.length) parts.push(`ranked ${placed.join(", ")}`);
       if (shared.length) parts.push(`shares: ${shared.join(", ")}`);
       else if (ranks.dense && !ranks.lexical) parts.push("no shared word: found by meaning");
       const closest = why.closest_to;
