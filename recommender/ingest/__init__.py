@@ -32,10 +32,11 @@ __all__ = [
 READERS = {"listing": read_listing, "jsonl": read_jsonl, "csv": read_csv, "bibtex": read_bibtex}
 
 
-def read_file(path: str | Path, format: str | None = None, warnings: list[SkippedRecord] | None = None
-              ) -> tuple[list[Paper], list[SkippedRecord]]:
+def read_file(path: str | Path, format: str | None = None, warnings: list[SkippedRecord] | None = None,
+              into=None) -> tuple[list[Paper], list[SkippedRecord]]:
     """Papers and skipped records of one file, not yet deduplicated; records read with a change are
-    added to `warnings`."""
+    added to `warnings`. `into` (anything with `append(paper)` and a length: a streamed build's merger) takes
+    the papers instead of a list, JSON Lines ones as each is read, and is returned in the list's place."""
     path = Path(path)
     if format is not None:
         check_format(format, path)
@@ -44,9 +45,13 @@ def read_file(path: str | Path, format: str | None = None, warnings: list[Skippe
     warnings = warnings if warnings is not None else []
     try:
         if chosen == "jsonl":  # read a line at a time: a JSON Lines file has no size limit
-            papers, skipped = read_jsonl_file(path, path.name, warnings)
+            papers, skipped = read_jsonl_file(path, path.name, warnings, into=into)
         else:
             papers, skipped = READERS[chosen](read_text(path), path.name, warnings)
+            if into is not None:
+                for paper in papers:
+                    into.append(paper)
+                papers = into
     except FileProblem as exc:
         where = f"{path}:{exc.line}" if exc.line else str(path)
         raise InputError(f"{where}: {exc}") from None

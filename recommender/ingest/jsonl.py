@@ -166,10 +166,14 @@ def read_jsonl(text: str, name: str, warnings: list[SkippedRecord] | None = None
     return reading.papers, reading.skipped
 
 
-def read_jsonl_file(path: Path, name: str, warnings: list[SkippedRecord] | None = None
+def read_jsonl_file(path: Path, name: str, warnings: list[SkippedRecord] | None = None, into=None
                     ) -> tuple[list[Paper], list[SkippedRecord]]:
-    """Papers of a JSON Lines file, read a line at a time (a JSON document is read whole)."""
+    """Papers of a JSON Lines file, read a line at a time (a JSON document is read whole). `into`, any object
+    with `append(paper)`, takes each paper as it is read instead of the returned list (a streamed build's
+    merger), which is then `into`."""
     reading = _Reading(name, warnings)
+    if into is not None:
+        reading.papers = into
     lines = iter_lines(path)
     first = _first_line(lines)
     lines.close()

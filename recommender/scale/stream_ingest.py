@@ -18,7 +18,6 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..index.storage import paper_record
-from ..ingest import files as ingest_files
 from ..ingest.ids import normalise_title
 from ..ingest.merge import Merger
 from ..records import IngestReport, Paper, SkippedRecord
@@ -220,39 +219,8 @@ def _read_into(path: Path, format: str | None, warnings: list, merger: SpooledMe
     """ingest.read_file, merging each paper as it is read (JSON Lines) or once its file is read (the rest)."""
     from ..ingest import read_file
 
-    if format is not None:
-        ingest_files.check_format(format, path)
-    ingest_files.check_file(path)
-    chosen = format or ingest_files.detect_format(path)
-    if chosen != "jsonl":
-        found, skipped = read_file(path, format, warnings)
-        for paper in found:
-            merger.add(paper)
-        return skipped
-    from ..ingest import jsonl
-
-    reading = jsonl._Reading(path.name, warnings)
-    reading.papers = sink = _MergingSink(merger)
-    try:
-        lines = ingest_files.iter_lines(path)
-        first = jsonl._first_line(lines)
-        lines.close()
-        if first is None:
-            raise ingest_files.FileProblem(None, "the file is empty; pass a file with at least one paper")
-        if jsonl._is_document(first):
-            jsonl._read_document(ingest_files.read_text(path), reading)
-        else:
-            jsonl._read_lines(ingest_files.iter_lines(path), reading)
-    except ingest_files.FileProblem as exc:
-        where = f"{path}:{exc.line}" if exc.line else str(path)
-        raise InputError(f"{where}: {exc}") from None
-    if not sink:
-        skipped = reading.skipped
-        found = f"{len(skipped)} record(s) skipped, the first at {skipped[0].source}: {skipped[0].reason}" if skipped \
-            else "no record found"
-        raise InputError(f"{path}: no paper could be read as {chosen} ({found}); fix the file, "
-                         f"or pass --format {ingest_files.FORMAT_CHOICES} if it is another format")
-    return reading.skipped
+    _, skipped = read_file(path, format, warnings, into=_MergingSink(merger))
+    return skipped
 
 
 def remove(path: Path) -> None:
