@@ -190,6 +190,9 @@ def test_cli_build_with_engine_ray(seed_listing, tmp_path):
     out = json.loads(proc.stdout)
     assert out["manifest"]["engine"]["name"] == "ray" and out["manifest"]["engine"]["workers"] == 2
     assert out["embedded"] == 50
+    info = subprocess.run([sys.executable, "-m", "recommender", "info", "--index", str(tmp_path / "i")],
+                          capture_output=True, text=True, timeout=120, env=env).stdout
+    assert ", embedded on Ray (2 workers, " in info and "papers resumed)" in info
     bad = subprocess.run([sys.executable, "-m", "recommender", "build", str(seed_listing), "--index", str(tmp_path / "j"),
                           "--engine", "spark"], capture_output=True, text=True, timeout=120, env=env)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr

@@ -87,6 +87,12 @@ def test_streamed_build_with_lexical_shards_ranks_as_one_index(seed_listing, tmp
     from recommender.index.verify import verify_index
 
     assert verify_index(tmp_path / "sharded").problems == []  # checksums cover the shards; verify loads them
+    import subprocess
+    import sys
+
+    info = subprocess.run([sys.executable, "-m", "recommender", "info", "--index", str(tmp_path / "sharded")],
+                          capture_output=True, text=True, timeout=120).stdout
+    assert "lexical:    bm25s (lucene, k1 1.5, b 0.75), 3 shards of 20 papers, whole-corpus statistics" in info
     one, sharded = Recommender.open(tmp_path / "one"), Recommender.open(tmp_path / "sharded")
     for query in ("backdoor attacks", "Reed-Muller codes", "private fine-tuning of language models", "dataset design"):
         for mode in ("lexical", "hybrid"):

@@ -230,7 +230,16 @@ def info(index: str = IndexOption, as_json: bool = JsonOption):
     print(f"encoders:   build {data['encoder']['build']}, query {data['encoder']['query']} "
           f"(agreement min cosine {data['encoder']['query_agreement_min_cosine']})")
     print(f"vectors:    {data['index']['type']} ({data['index'].get('metric', 'inner_product')})")
-    print(f"built:      {data['created']} by recommender {data['package_version']} (format {data['format_version']})")
+    lexical = data.get("lexical") or {}
+    if lexical:
+        layout = (f"{lexical['shards']} shards of {lexical['shard_rows']:,} papers, whole-corpus statistics"
+                  if lexical.get("shards") else "one index")
+        print(f"lexical:    {lexical.get('library', 'bm25s')} ({lexical.get('method')}, k1 {lexical.get('k1')}, "
+              f"b {lexical.get('b')}), {layout}")
+    engine = data.get("engine") or {}
+    on_ray = (f", embedded on Ray ({engine.get('workers')} workers, {engine.get('shards')} shards, "
+              f"{engine.get('resumed_papers', 0)} papers resumed)") if engine.get("name") == "ray" else ""
+    print(f"built:      {data['created']} by recommender {data['package_version']} (format {data['format_version']}){on_ray}")
     if data.get("updated") and data["updated"] != data.get("created"):
         print(f"updated:    {data['updated']} (add/remove)")
     for item in data["corpus"]:
