@@ -753,9 +753,11 @@ def main(argv=None) -> None:
             started = time.perf_counter()
             previous = results.get(name, {})
             results[name] = run(args, args.workdir)
-            if name == "scaleout":  # streamed builds of other sizes (--merge) stay on the memory curve
-                results[name]["streamed_points"] = {**previous.get("streamed_points", {}),
-                                                    **results[name].get("streamed_points", {})}
+            if name == "scaleout" and args.merge:  # the parts this run skipped (size 0) stay; so do streamed
+                # builds of other sizes, on the memory curve
+                results[name] = {**previous, **results[name],
+                                 "streamed_points": {**previous.get("streamed_points", {}),
+                                                     **results[name].get("streamed_points", {})}}
             results[name]["section_s"] = time.perf_counter() - started
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps(results, indent=2) + "\n")  # a long run keeps what it finished
