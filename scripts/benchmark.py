@@ -675,6 +675,12 @@ def plot_scaleout(results: dict, path: Path) -> None:
         ns = [int(n) for n, _ in points]
         memory.plot(ns, [p["peak_rss_mb"] / 1024 for _, p in points], "o-", label="streamed build: peak RSS")
         memory.plot(ns, [p["private_mb"] / 1024 for _, p in points], "s:", label="private at the end")
+    phases = so.get("streamed_by_phase")
+    if phases:  # a build measured phase by phase (each phase's own process, on the same data)
+        worst = max(phases["phases"], key=lambda p: p["peak_rss_mb"])
+        memory.plot([phases["papers"]], [worst["peak_rss_mb"] / 1024], "D", color="tab:red",
+                    label=f"{phases['papers']:,}: largest phase ({worst['phase']})")
+    if points or phases:
         memory.axhline(16, color="grey", lw=0.8, label="16 GB")
         memory.set(xscale="log", xlabel="papers", ylabel="GB", title="Memory of a streamed build")
         memory.legend(fontsize=8)
