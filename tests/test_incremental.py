@@ -160,7 +160,7 @@ def test_an_interrupted_add_leaves_the_old_index_intact(index_copy, scenario, mo
     def interrupted(texts):
         raise KeyboardInterrupt  # Ctrl-C after embedding, while the new index is being assembled
 
-    monkeypatch.setattr("recommender.index.build.LexicalIndex.build", interrupted)
+    monkeypatch.setattr("recommender.index.lexical.LexicalIndex.build", interrupted)
     with pytest.raises(KeyboardInterrupt):
         add_to_index([extra], index_copy, progress=False, cache_path=scenario["cache"])
     assert _snapshot(index_copy) == before

@@ -49,7 +49,7 @@ def test_failed_build_leaves_the_previous_index_intact(index_copy, seed_listing,
     def explode(texts):
         raise KeyboardInterrupt  # as if the user pressed Ctrl-C half-way through
 
-    monkeypatch.setattr("recommender.index.build.LexicalIndex.build", explode)
+    monkeypatch.setattr("recommender.index.lexical.LexicalIndex.build", explode)
     with pytest.raises(KeyboardInterrupt):
         build_index([seed_listing], index_copy, progress=False)
     after = {p.name: p.read_bytes() for p in index_copy.iterdir() if p.is_file()}

@@ -73,7 +73,8 @@ def test_a_corpus_known_to_fit_one_shard_is_tokenised_once(scifact, tmp_path, mo
 
 def test_corpus_statistics_are_bm25s_own(scifact):
     texts, _ = scifact
-    stats, tokens = corpus_statistics(chunked(texts, 250)())
+    stats = corpus_statistics(chunked(texts, 250)())
+    tokens = stats.tokens
     retriever = LexicalIndex.build(texts)._retriever
     from recommender.index.lexical import tokenize
 
@@ -95,7 +96,7 @@ def test_the_spooled_token_ids_are_the_tokens_of_each_shard(scifact, tmp_path, s
     texts, _ = scifact
     lexical.TOKENIZE_CHUNK, saved = 100, lexical.TOKENIZE_CHUNK  # parts of 100 texts: shards cross them
     try:
-        stats, tokens = corpus_statistics(chunked(texts, 333)(), spool=tmp_path / "spool")
+        tokens = corpus_statistics(chunked(texts, 333)(), spool=tmp_path / "spool").tokens
     finally:
         lexical.TOKENIZE_CHUNK = saved
     docs, starts = [], []

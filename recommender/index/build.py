@@ -13,8 +13,7 @@ from .. import __version__
 from ..errors import RecommenderError, UsageError
 from ..records import IngestReport, Paper
 from . import replace, storage
-from . import lexical as lexical_shards
-from .lexical import LEXICAL_PARAMS, TOKENIZE_CHUNK, LexicalIndex, StreamedLexical
+from .lexical import LEXICAL_PARAMS, TOKENIZE_CHUNK, StreamedLexical
 from .vectors import build_faiss, choose_index_type
 
 AGREEMENT_PROBES = 8
@@ -169,12 +168,11 @@ def write_index(folder: Path, papers: list[Paper], vectors: np.ndarray, faiss_in
     from ..maps import layout as map_layout
     from ..refs import alias_keys
 
-    if len(papers) <= lexical_shards.SHARD_ROWS:
-        lexical = LexicalIndex.build([p.text for p in papers])
-    else:  # sharded, as a streamed build makes it: one bm25s index of them all would not fit (~6.4 KB a paper)
-        lexical = StreamedLexical(lambda: ([p.text for p in papers[i:i + TOKENIZE_CHUNK]]
-                                           for i in range(0, len(papers), TOKENIZE_CHUNK)), n_docs=len(papers))
-    manifest = dict(manifest, lexical=LEXICAL_PARAMS)  # the recipe of a sharded one replaces it once written
+    # One bm25s index up to lexical.SHARD_ROWS papers, shards above (as a streamed build, also where `add` grows an
+    # index past it); built as it is saved, and its recipe replaces this block then.
+    lexical = StreamedLexical(lambda: ([p.text for p in papers[i:i + TOKENIZE_CHUNK]]
+                                       for i in range(0, len(papers), TOKENIZE_CHUNK)), n_docs=len(papers))
+    manifest = dict(manifest, lexical=LEXICAL_PARAMS)
     coords, manifest["map"] = map_layout.compute(vectors)  # the collection map's 2D layout; before the lock (minutes when big)
     with replace.atomic_dir(folder) as tmp:
         map_layout.save(tmp, coords)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections import Counter
 from itertools import chain
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -70,18 +69,21 @@ class LexicalIndex:
         built from those ids. Returns the manifest's `lexical` block. `n_docs`, when the caller knows it, spares a
         corpus that fits one shard the first pass."""
         folder.mkdir(parents=True, exist_ok=True)
-        if n_docs is not None and n_docs <= shard_rows:
+
+        def one_index() -> dict:  # a corpus that fits one shard gets the plain index, ranked exactly as it always was
             cls.build([text for chunk in chunks() for text in chunk]).save(folder)
             return dict(LEXICAL_PARAMS)
+
+        if n_docs is not None and n_docs <= shard_rows:
+            return one_index()
         spool = folder / TOKEN_SPOOL
         try:
-            stats, tokens = corpus_statistics(chunks(), spool=spool)
-            if stats.n_docs <= shard_rows:  # one shard is the plain index, ranked exactly as it always was
-                cls.build([text for chunk in chunks() for text in chunk]).save(folder)
-                return dict(LEXICAL_PARAMS)
+            stats = corpus_statistics(chunks(), spool=spool)
+            if stats.n_docs <= shard_rows:
+                return one_index()
             bounds = []
             for number, (start, ids, lengths) in enumerate(_spooled_shards(spool, shard_rows)):
-                shard = _shard_retriever(ids, lengths, tokens, stats)
+                shard = _shard_retriever(ids, lengths, stats)
                 shard.save(str(folder / _shard_name(number)), show_progress=False)
                 bounds.append([start, start + len(lengths)])
                 del shard
@@ -163,17 +165,21 @@ class ShardedLexicalIndex:
 
 
 class CorpusStatistics:
-    def __init__(self, n_docs: int, avg_doc_len: float, doc_frequencies: Counter, by_token_id: np.ndarray):
+    def __init__(self, n_docs: int, avg_doc_len: float, tokens: list[str], by_token_id: np.ndarray):
         self.n_docs = n_docs
         self.avg_doc_len = avg_doc_len
-        self.doc_frequencies = doc_frequencies  # token -> number of documents holding it
-        self.by_token_id = by_token_id  # the same, by the token's position in corpus_statistics's tokens
+        self.tokens = tokens  # the corpus's tokens; a token's id is its position here
+        self.by_token_id = by_token_id  # number of documents holding each token, by id
+
+    @property
+    def doc_frequencies(self) -> dict[str, int]:
+        return dict(zip(self.tokens, self.by_token_id.tolist()))
 
 
-def corpus_statistics(chunks: Iterable[list[str]], spool: Path | None = None) -> tuple[CorpusStatistics, list[str]]:
-    """Document count, average length in tokens and document frequencies, computed as bm25s computes them;
-    and the corpus's tokens (a token's id is its position there). With `spool`, each TOKENIZE_CHUNK texts'
-    token ids and lengths are saved there (part-NNNNNNNN.npz), for _spooled_shards."""
+def corpus_statistics(chunks: Iterable[list[str]], spool: Path | None = None) -> CorpusStatistics:
+    """Document count, average length in tokens and document frequencies, computed as bm25s computes them.
+    With `spool`, each TOKENIZE_CHUNK texts' token ids and lengths are saved there (part-NNNNNNNN.npz), for
+    _spooled_shards."""
     lengths: list[np.ndarray] = []
     vocab: dict[str, int] = {}
     frequencies = np.zeros(0, dtype=np.int64)
@@ -196,12 +202,9 @@ def corpus_statistics(chunks: Iterable[list[str]], spool: Path | None = None) ->
                 np.savez(spool / f"part-{parts:08d}.npz", ids=ids.astype(np.int32), lengths=sizes.astype(np.int32))
             parts += 1
     all_lengths = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
-    tokens = list(vocab)
     # bm25s takes np.array([len(doc) ...]).mean(): the same int64 array, so the same float, bit for bit
-    frequencies = frequencies[:len(tokens)]
-    stats = CorpusStatistics(len(all_lengths), all_lengths.mean() if len(all_lengths) else 0.0,
-                             Counter(dict(zip(tokens, frequencies.tolist()))), frequencies)
-    return stats, tokens
+    return CorpusStatistics(len(all_lengths), all_lengths.mean() if len(all_lengths) else 0.0, list(vocab),
+                            frequencies[:len(vocab)])
 
 
 def _distinct_per_doc(ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -245,7 +248,7 @@ def _shard_name(number: int) -> str:
     return f"shard-{number:05d}"
 
 
-def _shard_retriever(ids: np.ndarray, lengths: np.ndarray, tokens: list[str], stats: CorpusStatistics):
+def _shard_retriever(ids: np.ndarray, lengths: np.ndarray, stats: CorpusStatistics):
     """A bm25s index of one shard (documents of `lengths` tokens whose corpus-wide token ids are `ids`) whose scores
     use the whole corpus's statistics: bm25s.BM25.index, with its document count, average length and document
     frequencies replaced by the corpus's."""
@@ -261,7 +264,7 @@ def _shard_retriever(ids: np.ndarray, lengths: np.ndarray, tokens: list[str], st
     docs = [doc.tolist() for doc in np.split(local, bounds)]
     shard_frequencies = np.bincount(_distinct_per_doc(local.astype(np.int64), lengths.astype(np.int64)),
                                     minlength=len(present))
-    vocab = {tokens[token]: i for i, token in enumerate(present.tolist())}
+    vocab = {stats.tokens[token]: i for i, token in enumerate(present.tolist())}
     idf = scoring._build_idf_array(dict(enumerate(stats.by_token_id[present].tolist())),
                                    stats.n_docs, scoring._select_idf_scorer(retriever.idf_method), dtype=retriever.dtype)
     values, doc_rows, token_cols = scoring._build_scores_and_indices_for_matrix(

@@ -188,10 +188,8 @@ def check_fits_in_memory(folder: Path, manifest: dict, operation: str) -> None:
     if available is None or needed <= available:
         return
     n = manifest["counts"]["papers"]
-    instead = ("build the index again from its corpus files and the new ones: `recommender build FILES... --index "
-               f"{folder.name} --stream` holds no paper in memory") if operation == "add" else (
-               "build the index again from corpus files without those papers: `recommender build FILES... --index "
-               f"{folder.name} --stream` holds no paper in memory")
+    source = "its corpus files and the new ones" if operation == "add" else "corpus files without those papers"
+    instead = f"build the index again from {source}: `recommender build FILES... --index {folder} --stream` holds no paper in memory"
     raise UsageError(f"{folder}: `{operation}` holds the index's {n:,} papers in memory, about {needed / 2**30:.1f} GB, "
                      f"and {available / 2**30:.1f} GB is available; nothing was changed; {instead}")
 

@@ -4,7 +4,6 @@ the first pass's vocabulary lived in that process)."""
 import shutil
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -26,11 +25,10 @@ for part in sorted(spool.glob("part-*.npz")):
     lengths.append(sizes)
 all_lengths = np.concatenate(lengths)
 tokens = [f"token{i:06d}" for i in range(len(frequencies))]
-stats = lexical.CorpusStatistics(len(all_lengths), all_lengths.mean(), Counter(dict(zip(tokens, frequencies.tolist()))),
-                                 frequencies)
+stats = lexical.CorpusStatistics(len(all_lengths), all_lengths.mean(), tokens, frequencies)
 report("lexical-statistics", seconds=time.time() - started, vocabulary=len(tokens), docs=stats.n_docs)
 shards = 0
 for number, (start, ids, sizes) in enumerate(lexical._spooled_shards(spool, lexical.SHARD_ROWS)):
-    lexical._shard_retriever(ids, sizes, tokens, stats).save(str(out / lexical._shard_name(number)), show_progress=False)
+    lexical._shard_retriever(ids, sizes, stats).save(str(out / lexical._shard_name(number)), show_progress=False)
     shards += 1
 report("lexical-shards", seconds=time.time() - started, shards=shards)
